@@ -1,0 +1,325 @@
+// Package alert is the Wazuh-shaped alert: what analysis produces and every
+// output writes. Its JSON encoding follows Wazuh 4.x alerts.json field by
+// field, so existing dashboards, index templates and tools keep working.
+package alert
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// TimeLayout is Wazuh's alert timestamp layout.
+const TimeLayout = "2006-01-02T15:04:05.000-0700"
+
+// Alert is one alert (or, for archives, one analysed event without a rule).
+type Alert struct {
+	Timestamp time.Time
+	Rule      *Rule // nil for an archived event that matched no rule
+	Agent     Agent
+	Manager   string
+	// ID is the event's deterministic id, so replays can be recognised.
+	ID         string
+	FullLog    string // empty when the rule says no_full_log
+	Predecoder Predecoder
+	Decoder    Decoder
+	// Data holds the decoded fields: static ones (srcip, dstuser…) and
+	// dynamic ones, nested by their dotted names.
+	Data     Fields
+	Location string
+	// PreviousOutput carries the events a correlation rule matched before
+	// this one, as Wazuh's previous_output.
+	PreviousOutput string
+}
+
+// Rule is the part of an alert that describes the rule that fired.
+type Rule struct {
+	Level       int
+	Description string
+	ID          string
+	Mitre       *Mitre
+	Info        string
+	FiredTimes  int
+	Mail        bool
+	Groups      []string
+	Frequency   int
+	PCIDSS      []string
+	GDPR        []string
+	HIPAA       []string
+	NIST80053   []string
+	TSC         []string
+	GPG13       []string
+	CIS         []string
+}
+
+// Mitre lists ATT&CK techniques as Wazuh does: parallel id / tactic /
+// technique arrays (tactics deduplicated, in table order).
+type Mitre struct {
+	ID        []string
+	Tactic    []string
+	Technique []string
+}
+
+// Agent is the host the event came from.
+type Agent struct {
+	ID   string
+	Name string
+	IP   string
+}
+
+// Predecoder is what syslog pre-decoding found in the header.
+type Predecoder struct {
+	ProgramName string
+	Timestamp   string
+	Hostname    string
+}
+
+// Decoder names the decoder that decoded the event.
+type Decoder struct {
+	Name   string
+	Parent string
+}
+
+// Field is one decoded field.
+type Field struct {
+	Key   string
+	Value string
+	// Raw marks a value that is JSON text (an array from the JSON decoder)
+	// to be written as JSON rather than as a string.
+	Raw bool
+}
+
+// Fields keeps decoded fields in the order they were decoded.
+type Fields []Field
+
+// MarshalJSON writes the alert exactly in Wazuh's key order.
+func (a *Alert) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(512 + len(a.FullLog))
+	b.WriteString(`{"timestamp":`)
+	writeString(&b, a.Timestamp.Format(TimeLayout))
+	if a.Rule != nil {
+		b.WriteString(`,"rule":`)
+		a.Rule.write(&b)
+	}
+	b.WriteString(`,"agent":{"id":`)
+	writeString(&b, a.Agent.ID)
+	b.WriteString(`,"name":`)
+	writeString(&b, a.Agent.Name)
+	if a.Agent.IP != "" {
+		b.WriteString(`,"ip":`)
+		writeString(&b, a.Agent.IP)
+	}
+	b.WriteString(`},"manager":{"name":`)
+	writeString(&b, a.Manager)
+	b.WriteString(`},"id":`)
+	writeString(&b, a.ID)
+	if a.FullLog != "" {
+		b.WriteString(`,"full_log":`)
+		writeString(&b, a.FullLog)
+	}
+	if a.PreviousOutput != "" {
+		b.WriteString(`,"previous_output":`)
+		writeString(&b, a.PreviousOutput)
+	}
+	if p := a.Predecoder; p != (Predecoder{}) {
+		b.WriteString(`,"predecoder":{`)
+		sep := objectWriter{b: &b}
+		sep.str("program_name", p.ProgramName)
+		sep.str("timestamp", p.Timestamp)
+		sep.str("hostname", p.Hostname)
+		b.WriteByte('}')
+	}
+	if a.Decoder.Name != "" {
+		b.WriteString(`,"decoder":{`)
+		sep := objectWriter{b: &b}
+		sep.str("parent", a.Decoder.Parent)
+		sep.str("name", a.Decoder.Name)
+		b.WriteByte('}')
+	}
+	if len(a.Data) > 0 {
+		b.WriteString(`,"data":`)
+		a.Data.write(&b)
+	}
+	b.WriteString(`,"location":`)
+	writeString(&b, a.Location)
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func (r *Rule) write(b *bytes.Buffer) {
+	b.WriteString(`{"level":`)
+	b.WriteString(strconv.Itoa(r.Level))
+	b.WriteString(`,"description":`)
+	writeString(b, r.Description)
+	b.WriteString(`,"id":`)
+	writeString(b, r.ID)
+	if r.Mitre != nil && len(r.Mitre.ID) > 0 {
+		b.WriteString(`,"mitre":{"id":`)
+		writeStrings(b, r.Mitre.ID)
+		b.WriteString(`,"tactic":`)
+		writeStrings(b, r.Mitre.Tactic)
+		b.WriteString(`,"technique":`)
+		writeStrings(b, r.Mitre.Technique)
+		b.WriteByte('}')
+	}
+	if r.Info != "" {
+		b.WriteString(`,"info":`)
+		writeString(b, r.Info)
+	}
+	if r.Frequency > 0 {
+		b.WriteString(`,"frequency":`)
+		b.WriteString(strconv.Itoa(r.Frequency))
+	}
+	b.WriteString(`,"firedtimes":`)
+	b.WriteString(strconv.Itoa(r.FiredTimes))
+	b.WriteString(`,"mail":`)
+	b.WriteString(strconv.FormatBool(r.Mail))
+	if len(r.Groups) > 0 {
+		b.WriteString(`,"groups":`)
+		writeStrings(b, r.Groups)
+	}
+	for _, c := range []struct {
+		key  string
+		vals []string
+	}{{"pci_dss", r.PCIDSS}, {"gdpr", r.GDPR}, {"hipaa", r.HIPAA}, {"nist_800_53", r.NIST80053}, {"tsc", r.TSC}, {"gpg13", r.GPG13}, {"cis", r.CIS}} {
+		if len(c.vals) > 0 {
+			b.WriteString(`,"` + c.key + `":`)
+			writeStrings(b, c.vals)
+		}
+	}
+	b.WriteByte('}')
+}
+
+// Get returns the value of the field with that key.
+func (f Fields) Get(key string) (string, bool) {
+	for _, x := range f {
+		if x.Key == key {
+			return x.Value, true
+		}
+	}
+	return "", false
+}
+
+// write nests dotted keys into objects, keeping first-seen order, as Wazuh
+// does for dynamic fields ("aws.source" → {"aws":{"source":…}}).
+func (f Fields) write(b *bytes.Buffer) {
+	root := &node{}
+	for _, x := range f {
+		root.insert(x)
+	}
+	root.write(b)
+}
+
+type node struct {
+	keys     []string
+	children map[string]*node
+	leaf     *Field
+}
+
+func (n *node) insert(f Field) {
+	cur := n
+	key := f.Key
+	for {
+		i := indexDot(key)
+		part := key
+		if i >= 0 {
+			part = key[:i]
+		}
+		if cur.children == nil {
+			cur.children = make(map[string]*node)
+		}
+		next, ok := cur.children[part]
+		if !ok {
+			next = &node{}
+			cur.children[part] = next
+			cur.keys = append(cur.keys, part)
+		}
+		if i < 0 {
+			// A later value for the same key replaces the earlier one, as
+			// Wazuh's JSON output keeps one value per key.
+			fc := f
+			next.leaf = &fc
+			return
+		}
+		if next.leaf != nil {
+			// "a" already holds a value and now "a.b" arrives: keep the
+			// value and store the nested field under its full name.
+			fc := f
+			fc.Key = key
+			leafNode := &node{leaf: &fc}
+			cur.children[key] = leafNode
+			cur.keys = append(cur.keys, key)
+			return
+		}
+		cur = next
+		key = key[i+1:]
+	}
+}
+
+func (n *node) write(b *bytes.Buffer) {
+	if n.leaf != nil && len(n.keys) == 0 {
+		if n.leaf.Raw && json.Valid([]byte(n.leaf.Value)) {
+			b.WriteString(n.leaf.Value)
+		} else {
+			writeString(b, n.leaf.Value)
+		}
+		return
+	}
+	b.WriteByte('{')
+	for i, k := range n.keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(b, k)
+		b.WriteByte(':')
+		n.children[k].write(b)
+	}
+	b.WriteByte('}')
+}
+
+func indexDot(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return i
+		}
+	}
+	return -1
+}
+
+type objectWriter struct {
+	b     *bytes.Buffer
+	wrote bool
+}
+
+func (w *objectWriter) str(key, val string) {
+	if val == "" {
+		return
+	}
+	if w.wrote {
+		w.b.WriteByte(',')
+	}
+	w.wrote = true
+	writeString(w.b, key)
+	w.b.WriteByte(':')
+	writeString(w.b, val)
+}
+
+func writeStrings(b *bytes.Buffer, vals []string) {
+	b.WriteByte('[')
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeString(b, v)
+	}
+	b.WriteByte(']')
+}
+
+// writeString writes s as a JSON string. Invalid UTF-8 is replaced, so a
+// hostile log line can never make an alert unreadable.
+func writeString(b *bytes.Buffer, s string) {
+	enc, _ := json.Marshal(s) // cannot fail for a string
+	b.Write(enc)
+}

@@ -1,0 +1,112 @@
+// Package analysis runs Wazuh's analysis on events: pre-decoding, decoding,
+// and the rule tree, producing Wazuh-shaped alerts.
+package analysis
+
+import (
+	"strings"
+
+	"github.com/threatlockdown/tld/internal/alert"
+	"github.com/threatlockdown/tld/internal/event"
+	"github.com/threatlockdown/tld/internal/predecode"
+	"github.com/threatlockdown/tld/internal/ruleset"
+)
+
+// Decoded is an event after pre-decoding and decoding: what rules test.
+type Decoded struct {
+	Event event.Event
+	// FullLog is the whole event text; Log is what follows the syslog
+	// header (what decoders, <match> and <regex> see).
+	FullLog string
+	Log     string
+	Header  predecode.Header
+	// Decoder is the decoder that matched (a child decoder when one did),
+	// nil when none did.
+	Decoder *ruleset.Decoder
+
+	static    [ruleset.NumStaticFields]string
+	staticSet uint32
+	dynamic   []alert.Field
+}
+
+// SetStatic stores a static field.
+func (d *Decoded) SetStatic(f ruleset.StaticField, v string) {
+	d.static[f] = v
+	d.staticSet |= 1 << uint(f)
+}
+
+// Static returns a static field and whether it was decoded.
+func (d *Decoded) Static(f ruleset.StaticField) (string, bool) {
+	if f < 0 || f >= ruleset.NumStaticFields || d.staticSet&(1<<uint(f)) == 0 {
+		return "", false
+	}
+	return d.static[f], true
+}
+
+// AddDynamic stores a dynamic field. raw marks JSON text to be written
+// as JSON in alerts.
+func (d *Decoded) AddDynamic(key, value string, raw bool) {
+	d.dynamic = append(d.dynamic, alert.Field{Key: key, Value: value, Raw: raw})
+}
+
+// Dynamic returns a dynamic field by name, ignoring case as analysisd's
+// FindField does. The first field with that name wins.
+func (d *Decoded) Dynamic(name string) (string, bool) {
+	for i := range d.dynamic {
+		if d.dynamic[i].Key == name {
+			return d.dynamic[i].Value, true
+		}
+	}
+	for i := range d.dynamic {
+		if strings.EqualFold(d.dynamic[i].Key, name) {
+			return d.dynamic[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// Field looks a name up as <field> and $(name) do: dynamic fields first,
+// then the static field of that name, then pre-decoding's program_name
+// and hostname.
+func (d *Decoded) Field(name string) (string, bool) {
+	if v, ok := d.Dynamic(name); ok {
+		return v, true
+	}
+	if f := ruleset.LookupStatic(name); f != ruleset.NotStatic {
+		if v, ok := d.Static(f); ok {
+			return v, true
+		}
+	}
+	switch name {
+	case "program_name":
+		if d.Header.ProgramName != "" {
+			return d.Header.ProgramName, true
+		}
+	case "hostname":
+		if d.Header.Hostname != "" {
+			return d.Header.Hostname, true
+		}
+	case "location":
+		return d.Event.Location, true
+	}
+	return "", false
+}
+
+// Fields returns every decoded field in Wazuh's alert order: static
+// fields first, then dynamic ones in decoding order.
+func (d *Decoded) Fields() alert.Fields {
+	out := make(alert.Fields, 0, len(d.dynamic)+4)
+	for f := ruleset.StaticField(0); f < ruleset.NumStaticFields; f++ {
+		if v, ok := d.Static(f); ok {
+			out = append(out, alert.Field{Key: f.Name(), Value: v})
+		}
+	}
+	return append(out, d.dynamic...)
+}
+
+// user returns the user a rule's <user> tests: dstuser, else srcuser.
+func (d *Decoded) user() (string, bool) {
+	if v, ok := d.Static(ruleset.FieldDstUser); ok {
+		return v, true
+	}
+	return d.Static(ruleset.FieldSrcUser)
+}

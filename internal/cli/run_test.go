@@ -1,0 +1,375 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func runMain(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), args, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return code, out.String(), errb.String()
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+type alertLine struct {
+	ID   string `json:"id"`
+	Rule struct {
+		ID    string `json:"id"`
+		Level int    `json:"level"`
+		Mitre struct {
+			ID     []string `json:"id"`
+			Tactic []string `json:"tactic"`
+		} `json:"mitre"`
+		Groups []string `json:"groups"`
+	} `json:"rule"`
+	Data map[string]any `json:"data"`
+}
+
+func readAlerts(t *testing.T, path string) []alertLine {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []alertLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<20), 4<<20)
+	for sc.Scan() {
+		var a alertLine
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			t.Fatalf("alerts.json line is not JSON: %v: %.200s", err, sc.Text())
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func TestQuickstartRaisesTheWalkthroughAlerts(t *testing.T) {
+	data := t.TempDir()
+	conf := filepath.Join(repoRoot(t), "etc", "quickstart", "ossec.conf")
+	code, stdout, stderr := runMain(t, "run", "-c", conf, "--data", data, "--once")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	alerts := readAlerts(t, filepath.Join(data, "alerts", "alerts.json"))
+	mitre := map[string]string{}
+	tactics := map[string][]string{}
+	for _, a := range alerts {
+		if len(a.Rule.Mitre.ID) > 0 {
+			mitre[a.Rule.ID] = strings.Join(a.Rule.Mitre.ID, ",")
+			tactics[a.Rule.ID] = a.Rule.Mitre.Tactic
+		}
+	}
+	want := map[string]string{"100201": "T1651", "100202": "T1098.004", "100203": "T1648", "100204": "T1059.009", "100205": "T1609"}
+	for id, m := range want {
+		if mitre[id] != m {
+			t.Errorf("rule %s mitre %q, want %q", id, mitre[id], m)
+		}
+		if len(tactics[id]) == 0 {
+			t.Errorf("rule %s has no tactic", id)
+		}
+	}
+	if !strings.Contains(stdout, "100200") || !strings.Contains(stdout, "Read 14 event(s)") || !strings.Contains(stdout, "alerts.json") {
+		t.Errorf("summary does not say what was read, which rules fired and where the alerts are:\n%s", stdout)
+	}
+
+	// A second run finds nothing new and says so.
+	code, stdout, _ = runMain(t, "run", "-c", conf, "--data", data, "--once")
+	if code != 0 || !strings.Contains(stdout, "Nothing new") {
+		t.Errorf("second run: exit %d, stdout:\n%s", code, stdout)
+	}
+}
+
+func TestLogtestAgreesWithRun(t *testing.T) {
+	root := repoRoot(t)
+	conf := filepath.Join(root, "etc", "quickstart", "ossec.conf")
+	events, err := os.ReadFile(filepath.Join(root, "etc", "quickstart", "events", "log-analytics-defender.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	if code, _, stderr := runMain(t, "run", "-c", conf, "--data", data, "--once"); code != 0 {
+		t.Fatalf("run: %s", stderr)
+	}
+	alerts := readAlerts(t, filepath.Join(data, "alerts", "alerts.json"))
+
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"logtest", "--json", "-c", conf}, IO{In: bytes.NewReader(events), Out: &out, Err: &errb})
+	if code != 0 {
+		t.Fatalf("logtest exit %d: %s", code, errb.String())
+	}
+	var got []string
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(make([]byte, 0, 1<<20), 4<<20)
+	for sc.Scan() {
+		var r struct {
+			Rule  *struct{ ID string } `json:"rule"`
+			Alert bool                 `json:"alert"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("logtest line: %v", err)
+		}
+		if r.Rule == nil || !r.Alert {
+			t.Fatalf("logtest gave no alerting rule: %s", sc.Text())
+		}
+		got = append(got, r.Rule.ID)
+	}
+	if len(got) != len(alerts) {
+		t.Fatalf("logtest gave %d results, run %d alerts", len(got), len(alerts))
+	}
+	for i := range got {
+		if got[i] != alerts[i].Rule.ID {
+			t.Errorf("event %d: logtest rule %s, run rule %s", i+1, got[i], alerts[i].Rule.ID)
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBadConfigurationIsReportedWithFileAndLineAndNothingRuns(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.json")
+	writeFile(t, events, `{"a":1}`+"\n")
+	writeFile(t, filepath.Join(dir, "rules", "bad.xml"), `<group name="x,">
+  <rule id="100900" level="5">
+    <if_sid>999999</if_sid>
+    <description>child of a rule that does not exist</description>
+  </rule>
+</group>
+`)
+	conf := filepath.Join(dir, "ossec.conf")
+	writeFile(t, conf, `<ossec_config>
+  <globall>
+    <jsonout_output>yes</jsonout_output>
+  </globall>
+  <ruleset>
+    <rule_dir>rules</rule_dir>
+  </ruleset>
+  <localfile>
+    <log_format>json</log_format>
+    <location>`+events+`</location>
+    <only-future-events>no</only-future-events>
+  </localfile>
+  <wodle name="azure-logs">
+    <disabled>no</disabled>
+    <log_analytics>
+      <auth_path>/nonexistent/credentials</auth_path>
+      <tenantdomain>contoso.onmicrosoft.com</tenantdomain>
+      <request>
+        <tag>posture</tag>
+        <workspace>0c9b8a7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d</workspace>
+        <time_offset>5x</time_offset>
+      </request>
+    </log_analytics>
+  </wodle>
+</ossec_config>
+`)
+	data := filepath.Join(dir, "var")
+	code, _, stderr := runMain(t, "run", "-c", conf, "--data", data, "--once")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{
+		conf + ":2: warning", // <globall>
+		conf + ":18:",        // the <request> lacking <query>
+		conf + ":21: error",  // time_offset 5x
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, "alerts")); err == nil {
+		t.Errorf("alerts directory created although the configuration has errors")
+	}
+
+	// With the configuration fixed, the rule file's unknown if_sid is
+	// reported with its file and line, and still nothing runs.
+	fixed := strings.Replace(strings.Replace(readFile(t, conf), "<time_offset>5x</time_offset>", "<time_offset>1d</time_offset><query>SecurityAlert</query>", 1), "<disabled>no</disabled>", "<disabled>yes</disabled>", 1)
+	writeFile(t, conf, fixed)
+	code, _, stderr = runMain(t, "run", "-c", conf, "--data", data, "--once")
+	if code != 1 || !strings.Contains(stderr, filepath.Join(dir, "rules", "bad.xml")+":2: error") || !strings.Contains(stderr, "999999") {
+		t.Fatalf("exit %d; stderr should name bad.xml:2 and the missing rule:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(data, "alerts")); err == nil {
+		t.Errorf("alerts directory created although the ruleset has errors")
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+const countingRules = `<group name="test,">
+  <rule id="100100" level="5">
+    <decoded_as>json</decoded_as>
+    <field name="seq">\d+</field>
+    <description>event $(seq)</description>
+  </rule>
+</group>
+`
+
+func countingConfig(t *testing.T, dir, events string) string {
+	writeFile(t, filepath.Join(dir, "rules", "count.xml"), countingRules)
+	conf := filepath.Join(dir, "ossec.conf")
+	writeFile(t, conf, `<ossec_config>
+  <ruleset>
+    <rule_dir>rules</rule_dir>
+  </ruleset>
+  <localfile>
+    <log_format>json</log_format>
+    <location>`+events+`</location>
+    <only-future-events>no</only-future-events>
+  </localfile>
+</ossec_config>
+`)
+	return conf
+}
+
+func TestBadLinesAreReportedCountedAndTheRestProcessed(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.json")
+	var b strings.Builder
+	b.WriteString(`{"seq":"1"}` + "\n")
+	b.WriteString(`{"seq":"2", broken` + "\n")
+	b.WriteString(`{"seq":"3","pad":"` + strings.Repeat("x", 1<<20) + `"}` + "\n")
+	b.WriteString(`{"seq":"4"}` + "\n")
+	writeFile(t, events, b.String())
+	conf := countingConfig(t, dir, events)
+	data := filepath.Join(dir, "var")
+	code, stdout, stderr := runMain(t, "run", "-c", conf, "--data", data, "--once")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	alerts := readAlerts(t, filepath.Join(data, "alerts", "alerts.json"))
+	var seqs []string
+	for _, a := range alerts {
+		seqs = append(seqs, fmt.Sprint(a.Data["seq"]))
+	}
+	if strings.Join(seqs, ",") != "1,4" {
+		t.Errorf("alerts for seq %v, want 1 and 4", seqs)
+	}
+	if !strings.Contains(stdout, "2 record(s) had problems") || !strings.Contains(stdout, "events.json:2") || !strings.Contains(stdout, "events.json:3") {
+		t.Errorf("summary should report the malformed line 2 and the oversized line 3:\n%s", stdout)
+	}
+}
+
+// TestKilledRunLosesNothing kills a running manager with SIGKILL and starts
+// it again: every event must alert across the two runs, and an event
+// alerted twice must carry the same id both times.
+func TestKilledRunLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tld")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/tld")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	const n = 200000
+	events := filepath.Join(dir, "events.json")
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `{"seq":"%d","msg":"event number %d"}`+"\n", i, i)
+	}
+	writeFile(t, events, b.String())
+	conf := countingConfig(t, dir, events)
+	data := filepath.Join(dir, "var")
+	alertsPath := filepath.Join(data, "alerts", "alerts.json")
+
+	cmd := exec.Command(bin, "run", "-c", conf, "--data", data, "--listen", "", "--workers", "2")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		fi, err := os.Stat(alertsPath)
+		if err == nil && fi.Size() > 2<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the first run wrote no alerts")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	first := len(readAlerts(t, alertsPath))
+	if first >= n {
+		t.Skipf("the first run finished all %d events before the kill; nothing to test", n)
+	}
+
+	second := exec.Command(bin, "run", "-c", conf, "--data", data, "--once", "--workers", "2")
+	if out, err := second.CombinedOutput(); err != nil {
+		t.Fatalf("second run: %v\n%s", err, out)
+	}
+	ids := make(map[string]string, n)
+	dups := 0
+	for _, a := range readAlerts(t, alertsPath) {
+		seq := fmt.Sprint(a.Data["seq"])
+		if prev, ok := ids[seq]; ok {
+			dups++
+			if prev != a.ID {
+				t.Fatalf("event %s alerted twice with different ids %s and %s", seq, prev, a.ID)
+			}
+		}
+		ids[seq] = a.ID
+	}
+	for i := 1; i <= n; i++ {
+		if _, ok := ids[fmt.Sprint(i)]; !ok {
+			t.Fatalf("event %d was lost (first run wrote %d alerts before the kill)", i, first)
+		}
+	}
+	t.Logf("killed after %d alerts; %d events repeated with their ids after restart", first, dups)
+
+	// Ids do not depend on the run: a fresh run over the same file gives
+	// every event the id it had, so a replay is always recognisable.
+	fresh := filepath.Join(dir, "fresh")
+	third := exec.Command(bin, "run", "-c", conf, "--data", fresh, "--once")
+	if out, err := third.CombinedOutput(); err != nil {
+		t.Fatalf("fresh run: %v\n%s", err, out)
+	}
+	for _, a := range readAlerts(t, filepath.Join(fresh, "alerts", "alerts.json")) {
+		if seq := fmt.Sprint(a.Data["seq"]); ids[seq] != a.ID {
+			t.Fatalf("event %s has id %s in a fresh run but %s in the killed one", seq, a.ID, ids[seq])
+		}
+	}
+}

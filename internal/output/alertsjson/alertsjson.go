@@ -1,0 +1,213 @@
+// Package alertsjson writes Wazuh's alert log files under DATA/alerts:
+// alerts.json (one JSON alert per line), and on request alerts.log (Wazuh's
+// text layout), archives.json and archives.log (every analysed event).
+package alertsjson
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/threatlockdown/tld/internal/alert"
+	"github.com/threatlockdown/tld/internal/pipeline"
+)
+
+// Options choose the files, as <global> does in ossec.conf.
+type Options struct {
+	Dir         string // DATA/alerts
+	AlertsJSON  bool   // <jsonout_output>
+	AlertsLog   bool   // <alerts_log>
+	ArchiveLog  bool   // <logall>
+	ArchiveJSON bool   // <logall_json>
+}
+
+// Output appends to the alert files. Flush writes buffers and fsyncs, so
+// an acknowledged batch survives a crash.
+type Output struct {
+	opts           Options
+	mu             sync.Mutex
+	files          []*logFile
+	aj, al, rj, rl *logFile
+}
+
+type logFile struct {
+	path  string
+	f     *os.File
+	w     *bufio.Writer
+	dirty bool
+}
+
+// New opens (creating as needed) the files the options ask for.
+func New(opts Options) (*Output, error) {
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create alerts directory: %w", err)
+	}
+	o := &Output{opts: opts}
+	open := func(name string) (*logFile, error) {
+		p := filepath.Join(opts.Dir, name)
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", p, err)
+		}
+		lf := &logFile{path: p, f: f, w: bufio.NewWriterSize(f, 256<<10)}
+		o.files = append(o.files, lf)
+		return lf, nil
+	}
+	var err error
+	for _, x := range []struct {
+		on   bool
+		name string
+		dst  **logFile
+	}{{opts.AlertsJSON, "alerts.json", &o.aj}, {opts.AlertsLog, "alerts.log", &o.al}, {opts.ArchiveJSON, "archives.json", &o.rj}, {opts.ArchiveLog, "archives.log", &o.rl}} {
+		if !x.on {
+			continue
+		}
+		if *x.dst, err = open(x.name); err != nil {
+			o.Close()
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// Name implements pipeline.Output.
+func (o *Output) Name() string { return "alerts-files" }
+
+// WantsArchives implements pipeline.ArchiveWanter.
+func (o *Output) WantsArchives() bool { return o.opts.ArchiveJSON || o.opts.ArchiveLog }
+
+// Paths lists the files being written.
+func (o *Output) Paths() []string {
+	var out []string
+	for _, f := range o.files {
+		out = append(out, f.path)
+	}
+	return out
+}
+
+// Write implements pipeline.Output.
+func (o *Output) Write(_ context.Context, recs pipeline.Records) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, a := range recs.Alerts {
+		if o.aj != nil {
+			if err := o.aj.writeJSON(a); err != nil {
+				return err
+			}
+		}
+		if o.al != nil {
+			if err := o.al.writeText(a); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range recs.Archives {
+		if o.rj != nil {
+			if err := o.rj.writeJSON(a); err != nil {
+				return err
+			}
+		}
+		if o.rl != nil {
+			o.rl.dirty = true
+			if _, err := fmt.Fprintf(o.rl.w, "%s %s->%s %s\n", a.Timestamp.Format("2006 Jan 02 15:04:05"), agentLabel(a), a.Location, oneLine(a.FullLog)); err != nil {
+				return fmt.Errorf("write %s: %w", o.rl.path, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (f *logFile) writeJSON(a *alert.Alert) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode alert %s: %w", a.ID, err)
+	}
+	f.dirty = true
+	b = append(b, '\n')
+	if _, err := f.w.Write(b); err != nil {
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// writeText writes Wazuh's alerts.log layout.
+func (f *logFile) writeText(a *alert.Alert) error {
+	f.dirty = true
+	var b strings.Builder
+	groups := strings.Join(a.Rule.Groups, ",")
+	if groups != "" {
+		groups += ","
+	}
+	fmt.Fprintf(&b, "** Alert %s: - %s\n", a.ID, groups)
+	fmt.Fprintf(&b, "%s %s->%s\n", a.Timestamp.Format("2006 Jan 02 15:04:05"), agentLabel(a), a.Location)
+	fmt.Fprintf(&b, "Rule: %s (level %d) -> '%s'\n", a.Rule.ID, a.Rule.Level, oneLine(a.Rule.Description))
+	for _, fld := range a.Data {
+		fmt.Fprintf(&b, "%s: %s\n", fld.Key, oneLine(fld.Value))
+	}
+	if a.FullLog != "" {
+		b.WriteString(oneLine(a.FullLog))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	if _, err := f.w.WriteString(b.String()); err != nil {
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	return nil
+}
+
+func agentLabel(a *alert.Alert) string {
+	if a.Agent.ID == "" || a.Agent.ID == "000" {
+		return a.Manager
+	}
+	return fmt.Sprintf("(%s) %s", a.Agent.Name, a.Agent.IP)
+}
+
+// oneLine keeps a record on one line, whatever the event held.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
+}
+
+// Flush implements pipeline.Output: buffers to the kernel, then fsync.
+func (o *Output) Flush(_ context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var errs []error
+	for _, f := range o.files {
+		if !f.dirty {
+			continue
+		}
+		if err := f.w.Flush(); err != nil {
+			errs = append(errs, fmt.Errorf("write %s: %w", f.path, err))
+			continue
+		}
+		if err := f.f.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("sync %s: %w", f.path, err))
+			continue
+		}
+		f.dirty = false
+	}
+	return errors.Join(errs...)
+}
+
+// Close implements pipeline.Output.
+func (o *Output) Close() error {
+	err := o.Flush(context.Background())
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, f := range o.files {
+		if cerr := f.f.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	o.files = nil
+	return err
+}

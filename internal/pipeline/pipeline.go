@@ -1,0 +1,373 @@
+// Package pipeline wires inputs, analysis and outputs: inputs emit batches
+// into a bounded queue, workers analyse them in parallel, a writer hands
+// the results to every output in emission order, flushes, and only then
+// acknowledges each batch so its input can save its checkpoint.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/threatlockdown/tld/internal/analysis"
+)
+
+// Options size the pipeline.
+type Options struct {
+	Workers      int // analysis goroutines (default: 2)
+	QueueBatches int // batches waiting for analysis (default: 2 × Workers)
+	Logger       *slog.Logger
+	StateDir     string // parent of each input's state directory
+	Once         bool
+}
+
+// Pipeline runs inputs through analysis into outputs.
+type Pipeline struct {
+	opts    Options
+	engine  atomic.Pointer[analysis.Engine]
+	inputs  []Input
+	outputs []Output
+	archive bool
+	logger  *slog.Logger
+
+	queue chan *job
+	done  chan *job
+	seq   atomic.Uint64
+	// enqueueMu makes taking a sequence number and entering the queue one
+	// step, so the writer never waits for a number that is not coming.
+	enqueueMu sync.Mutex
+	stats     *Summary
+}
+
+type job struct {
+	seq   uint64
+	input string
+	batch Batch
+	recs  Records
+}
+
+// New builds a pipeline; Run starts it.
+func New(engine *analysis.Engine, inputs []Input, outputs []Output, opts Options) *Pipeline {
+	if opts.Workers <= 0 {
+		opts.Workers = 2
+	}
+	if opts.QueueBatches <= 0 {
+		opts.QueueBatches = 2 * opts.Workers
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	p := &Pipeline{
+		opts: opts, inputs: inputs, outputs: outputs, logger: opts.Logger,
+		queue: make(chan *job, opts.QueueBatches),
+		done:  make(chan *job, opts.QueueBatches+opts.Workers),
+		stats: newSummary(),
+	}
+	p.engine.Store(engine)
+	for _, o := range outputs {
+		if w, ok := o.(ArchiveWanter); ok && w.WantsArchives() {
+			p.archive = true
+		}
+	}
+	return p
+}
+
+// SetEngine swaps the analysis engine (a reloaded ruleset); batches already
+// being analysed finish with the old one.
+func (p *Pipeline) SetEngine(e *analysis.Engine) { p.engine.Store(e) }
+
+// Engine returns the engine in use.
+func (p *Pipeline) Engine() *analysis.Engine { return p.engine.Load() }
+
+type emitter struct {
+	p     *Pipeline
+	input string
+}
+
+func (em emitter) Emit(ctx context.Context, b Batch) error {
+	if len(b.Events) == 0 {
+		if b.Ack != nil {
+			b.Ack(nil)
+		}
+		return nil
+	}
+	j := &job{input: em.input, batch: b}
+	// The sequence number is taken under the queue send so that batches
+	// enter the writer's order in the order they entered the queue.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+	}
+	em.p.enqueue(ctx, j)
+	if j.seq == 0 {
+		return ctx.Err()
+	}
+	return nil
+}
+
+func (p *Pipeline) enqueue(ctx context.Context, j *job) {
+	p.enqueueMu.Lock()
+	defer p.enqueueMu.Unlock()
+	seq := p.seq.Add(1)
+	select {
+	case p.queue <- j:
+		j.seq = seq
+	case <-ctx.Done():
+		// Give the number back so the writer does not wait for it.
+		p.seq.Add(^uint64(0))
+	}
+}
+
+// Run starts every input and processes their batches until the inputs
+// return (with Once) or ctx is cancelled; it then drains what was queued,
+// flushes the outputs and returns. Errors of inputs are joined.
+func (p *Pipeline) Run(ctx context.Context) error {
+	var workers sync.WaitGroup
+	for i := 0; i < p.opts.Workers; i++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			p.work()
+		}()
+	}
+	writerErr := make(chan error, 1)
+	go func() { writerErr <- p.write() }()
+
+	var inputs sync.WaitGroup
+	errs := make([]error, len(p.inputs))
+	for i, in := range p.inputs {
+		inputs.Add(1)
+		go func() {
+			defer inputs.Done()
+			opts := RunOptions{
+				Once:     p.opts.Once,
+				StateDir: fmt.Sprintf("%s/%s", p.opts.StateDir, in.Name()),
+				Logger:   p.logger.With("input", in.Name()),
+				Report:   func(pr Problem) { p.stats.addProblem(in.Name(), pr) },
+			}
+			if err := in.Run(ctx, emitter{p: p, input: in.Name()}, opts); err != nil && !errors.Is(err, context.Canceled) {
+				errs[i] = fmt.Errorf("input %s: %w", in.Name(), err)
+			}
+		}()
+	}
+	inputs.Wait()
+	// No input emits any more: let the workers drain the queue.
+	close(p.queue)
+	workers.Wait()
+	close(p.done)
+	err := <-writerErr
+	for _, o := range p.outputs {
+		if cerr := o.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close output %s: %w", o.Name(), cerr))
+		}
+	}
+	return errors.Join(append(errs, err)...)
+}
+
+func (p *Pipeline) work() {
+	for j := range p.queue {
+		eng := p.engine.Load()
+		for _, ev := range j.batch.Events {
+			res := eng.Analyze(ev)
+			if res.Alert != nil {
+				j.recs.Alerts = append(j.recs.Alerts, res.Alert)
+			}
+			if p.archive {
+				j.recs.Archives = append(j.recs.Archives, eng.Archive(res))
+			}
+		}
+		p.done <- j
+	}
+}
+
+// write puts finished batches back into emission order, writes them to
+// every output, flushes, and acks. Several ready batches share one flush.
+func (p *Pipeline) write() error {
+	pending := make(map[uint64]*job)
+	next := uint64(1)
+	var firstErr error
+	ctx := context.Background()
+	for j := range p.done {
+		pending[j.seq] = j
+		var ready []*job
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			ready = append(ready, r)
+			next++
+		}
+		// Take whatever else has finished, to share the flush.
+	drain:
+		for {
+			select {
+			case more, ok := <-p.done:
+				if !ok {
+					break drain
+				}
+				pending[more.seq] = more
+				for {
+					r, ok := pending[next]
+					if !ok {
+						break
+					}
+					delete(pending, next)
+					ready = append(ready, r)
+					next++
+				}
+			default:
+				break drain
+			}
+		}
+		if len(ready) == 0 {
+			continue
+		}
+		err := p.deliver(ctx, ready)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		for _, r := range ready {
+			p.stats.addBatch(r)
+			if r.batch.Ack != nil {
+				r.batch.Ack(err)
+			}
+		}
+	}
+	// Batches still pending had a gap before them that never came (an
+	// input cancelled mid-emit): they were not written, so fail them.
+	keys := make([]uint64, 0, len(pending))
+	for k := range pending {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
+	for _, k := range keys {
+		j := pending[k]
+		err := p.deliver(ctx, []*job{j})
+		p.stats.addBatch(j)
+		if j.batch.Ack != nil {
+			j.batch.Ack(err)
+		}
+	}
+	return firstErr
+}
+
+func (p *Pipeline) deliver(ctx context.Context, jobs []*job) error {
+	var errs []error
+	for _, o := range p.outputs {
+		var err error
+		for _, j := range jobs {
+			if err = o.Write(ctx, j.recs); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = o.Flush(ctx)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("output %s: %w", o.Name(), err))
+			p.logger.Error("output failed; the batch is not acknowledged and will be read again", "output", o.Name(), "err", err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Summary counts what a run did, for the end-of-run report.
+type Summary struct {
+	mu       sync.Mutex
+	Started  time.Time
+	Events   map[string]int // per input
+	Alerts   int
+	ByRule   map[string]*RuleCount
+	Problems map[string]int // per input
+	Examples []string       // first problems, for the report
+	Failed   int            // batches whose outputs failed
+}
+
+// RuleCount is how often one rule alerted.
+type RuleCount struct {
+	ID          string
+	Level       int
+	Description string
+	Count       int
+	Mitre       []string
+}
+
+func newSummary() *Summary {
+	return &Summary{Started: time.Now(), Events: map[string]int{}, ByRule: map[string]*RuleCount{}, Problems: map[string]int{}}
+}
+
+func (s *Summary) addBatch(j *job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Events[j.input] += len(j.batch.Events)
+	for _, a := range j.recs.Alerts {
+		s.Alerts++
+		rc := s.ByRule[a.Rule.ID]
+		if rc == nil {
+			rc = &RuleCount{ID: a.Rule.ID, Level: a.Rule.Level, Description: a.Rule.Description}
+			if a.Rule.Mitre != nil {
+				rc.Mitre = a.Rule.Mitre.ID
+			}
+			s.ByRule[a.Rule.ID] = rc
+		}
+		rc.Count++
+	}
+}
+
+const maxExamples = 20
+
+func (s *Summary) addProblem(input string, pr Problem) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Problems[input]++
+	if len(s.Examples) < maxExamples {
+		s.Examples = append(s.Examples, pr.Source+": "+pr.Reason)
+	}
+}
+
+// Summary returns a snapshot of the run's counters.
+func (p *Pipeline) Summary() SummarySnapshot {
+	s := p.stats
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := SummarySnapshot{Elapsed: time.Since(s.Started), Alerts: s.Alerts, Events: map[string]int{}, Problems: map[string]int{}}
+	for k, v := range s.Events {
+		snap.Events[k] = v
+		snap.TotalEvents += v
+	}
+	for k, v := range s.Problems {
+		snap.Problems[k] = v
+		snap.TotalProblems += v
+	}
+	snap.Examples = append(snap.Examples, s.Examples...)
+	for _, rc := range s.ByRule {
+		snap.Rules = append(snap.Rules, *rc)
+	}
+	sort.Slice(snap.Rules, func(a, b int) bool {
+		if snap.Rules[a].Count != snap.Rules[b].Count {
+			return snap.Rules[a].Count > snap.Rules[b].Count
+		}
+		return snap.Rules[a].ID < snap.Rules[b].ID
+	})
+	return snap
+}
+
+// SummarySnapshot is a copy of the run's counters.
+type SummarySnapshot struct {
+	Elapsed       time.Duration
+	TotalEvents   int
+	Events        map[string]int
+	Alerts        int
+	Rules         []RuleCount
+	TotalProblems int
+	Problems      map[string]int
+	Examples      []string
+}

@@ -1,0 +1,276 @@
+package ruleset
+
+import (
+	"strings"
+
+	"github.com/threatlockdown/tld/internal/ruleset/expr"
+	"github.com/threatlockdown/tld/internal/xmlw"
+)
+
+// Offset says where in the log a decoder's prematch, regex or plugin starts
+// looking, as Wazuh's offset attribute.
+type Offset int
+
+const (
+	FromStart Offset = iota
+	AfterParent
+	AfterPrematch
+	AfterRegex
+)
+
+// OrderField is one capture destination from a decoder's <order>.
+type OrderField struct {
+	Name   string
+	Static StaticField // NotStatic for a dynamic field
+}
+
+// JSON null handling of the JSON_Decoder plugin (<json_null_field>).
+const (
+	JSONNullEmpty   = "empty"
+	JSONNullDiscard = "discard"
+	JSONNullString  = "string"
+)
+
+// Decoder is one <decoder> block.
+type Decoder struct {
+	// Name is the name in the file. ReportedName is what alerts and
+	// <decoded_as> see: a child decoder reports its parent's name unless
+	// it has <use_own_name>.
+	Name         string
+	ReportedName string
+	Parent       *Decoder
+	ParentName   string
+	Type         string
+
+	ProgramName    *expr.Expr
+	Prematch       *expr.Expr
+	PrematchOffset Offset
+	Regex          *expr.Expr
+	RegexOffset    Offset
+	Order          []OrderField
+	FTS            []string
+	Accumulate     bool
+	UseOwnName     bool
+	Plugin         string
+	PluginOffset   Offset
+	JSONNull       string
+
+	// GetNext chains sibling decoders with the same name: after this
+	// one's regex, the next sibling's regex runs too.
+	GetNext  bool
+	Children []*Decoder
+	Pos      string
+}
+
+// pluginNames are OSSEC's plugin decoders; true where this engine runs
+// them. A decoder naming another one still matches, without fields.
+var pluginNames = map[string]bool{
+	"JSON_Decoder": true, "OSSECAlert_Decoder": false, "PF_Decoder": false,
+	"SonicWall_Decoder": false, "SymantecWS_Decoder": false,
+}
+
+func parseOffset(n *xmlw.Node, allowed ...Offset) (Offset, bool) {
+	v, ok := n.Attr("offset")
+	if !ok {
+		return FromStart, true
+	}
+	var o Offset
+	switch strings.TrimSpace(v) {
+	case "after_parent":
+		o = AfterParent
+	case "after_prematch":
+		o = AfterPrematch
+	case "after_regex":
+		o = AfterRegex
+	default:
+		return FromStart, false
+	}
+	for _, a := range allowed {
+		if a == o {
+			return o, true
+		}
+	}
+	return FromStart, false
+}
+
+// compileExpr compiles an element's text with its type= and negate=
+// attributes, using def when type= is absent.
+func compileExpr(c *collector, n *xmlw.Node, def expr.Type) *expr.Expr {
+	t := def
+	if v, ok := n.Attr("type"); ok {
+		pt, err := expr.ParseType(v, def)
+		if err != nil {
+			c.errorf(n.Pos(), "<%s>: %v", n.Name, err)
+			return nil
+		}
+		t = pt
+	}
+	negate := false
+	if v, ok := n.Attr("negate"); ok {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "yes", "true":
+			negate = true
+		case "no", "false":
+		default:
+			c.errorf(n.Pos(), "<%s negate=%q>: want yes or no", n.Name, v)
+		}
+	}
+	e, err := expr.Compile(t, n.Text, negate)
+	if err != nil {
+		c.errorf(n.Pos(), "<%s>%s</%s>: %v", n.Name, n.Text, n.Name, err)
+		return nil
+	}
+	return e
+}
+
+// parseDecoder reads one <decoder> element. Linking to the parent happens
+// once every file is read.
+func parseDecoder(c *collector, n *xmlw.Node) *Decoder {
+	name, ok := n.Attr("name")
+	name = strings.TrimSpace(name)
+	if !ok || name == "" {
+		c.errorf(n.Pos(), "<decoder> without a name attribute")
+		return nil
+	}
+	d := &Decoder{Name: name, ReportedName: name, Type: "syslog", Pos: n.Pos(), JSONNull: JSONNullEmpty}
+	var regexCount int
+	for _, ch := range n.Children {
+		switch ch.Name {
+		case "parent":
+			d.ParentName = strings.TrimSpace(ch.Text)
+		case "program_name":
+			d.ProgramName = compileExpr(c, ch, expr.OSMatch)
+		case "prematch":
+			d.Prematch = compileExpr(c, ch, expr.OSRegex)
+			off, ok := parseOffset(ch, AfterParent)
+			if !ok {
+				c.errorf(ch.Pos(), "<prematch>: offset must be after_parent")
+			}
+			d.PrematchOffset = off
+		case "regex":
+			regexCount++
+			d.Regex = compileExpr(c, ch, expr.OSRegex)
+			off, ok := parseOffset(ch, AfterParent, AfterPrematch, AfterRegex)
+			if !ok {
+				c.errorf(ch.Pos(), "<regex>: offset must be after_parent, after_prematch or after_regex")
+			}
+			d.RegexOffset = off
+		case "order":
+			for _, f := range strings.Split(ch.Text, ",") {
+				f = strings.TrimSpace(f)
+				if f == "" {
+					continue
+				}
+				d.Order = append(d.Order, OrderField{Name: f, Static: LookupStatic(f)})
+			}
+		case "fts":
+			for _, f := range strings.Split(ch.Text, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					d.FTS = append(d.FTS, f)
+				}
+			}
+		case "ftscomment":
+		case "type":
+			d.Type = strings.TrimSpace(ch.Text)
+		case "plugin_decoder":
+			p := strings.TrimSpace(ch.Text)
+			if supported, known := pluginNames[p]; !known {
+				c.errorf(ch.Pos(), "unknown plugin decoder %q", p)
+			} else if !supported {
+				c.warnf(ch.Pos(), "plugin decoder %s is not implemented yet: decoder %q matches but extracts no fields", p, name)
+			}
+			d.Plugin = p
+			off, ok := parseOffset(ch, AfterParent, AfterPrematch)
+			if !ok {
+				c.errorf(ch.Pos(), "<plugin_decoder>: offset must be after_parent or after_prematch")
+			}
+			d.PluginOffset = off
+		case "use_own_name":
+			d.UseOwnName = isTrue(ch.Text)
+		case "accumulate":
+			d.Accumulate = true
+		case "json_null_field":
+			switch v := strings.TrimSpace(ch.Text); v {
+			case JSONNullEmpty, JSONNullDiscard, JSONNullString:
+				d.JSONNull = v
+			default:
+				c.errorf(ch.Pos(), "<json_null_field>: %q is not one of empty, discard, string", v)
+			}
+		case "var":
+		default:
+			c.warnf(ch.Pos(), "unknown decoder option <%s> ignored", ch.Name)
+		}
+	}
+	if regexCount > 1 {
+		c.warnf(n.Pos(), "decoder %q has %d <regex> elements; only the last is used, as in Wazuh", name, regexCount)
+	}
+	if d.Regex != nil && len(d.Order) == 0 {
+		// Wazuh accepts it; captures are simply discarded.
+		d.Order = nil
+	}
+	return d
+}
+
+func isTrue(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "yes", "true", "1":
+		return true
+	}
+	return false
+}
+
+// linkDecoders builds the decoder tree: children under their parents (a
+// child with the same name as an earlier sibling is chained to it), and the
+// list of top-level decoders in load order.
+func linkDecoders(c *collector, all []*Decoder) []*Decoder {
+	byName := make(map[string]*Decoder)
+	var roots []*Decoder
+	for _, d := range all {
+		if d.ParentName == "" {
+			if prev, dup := byName[d.Name]; dup && prev.ParentName == "" {
+				c.warnf(d.Pos, "decoder %q is defined again (first at %s); both are tried in order", d.Name, prev.Pos)
+			}
+			if _, seen := byName[d.Name]; !seen {
+				byName[d.Name] = d
+			}
+			roots = append(roots, d)
+			continue
+		}
+		parent, ok := byName[d.ParentName]
+		if !ok {
+			c.errorf(d.Pos, "decoder %q: parent decoder %q is not defined before it", d.Name, d.ParentName)
+			continue
+		}
+		if parent.ParentName != "" {
+			c.errorf(d.Pos, "decoder %q: parent %q is itself a child decoder; Wazuh allows one level", d.Name, d.ParentName)
+			continue
+		}
+		d.Parent = parent
+		if !d.UseOwnName {
+			d.ReportedName = parent.Name
+		}
+		if d.Type == "syslog" && parent.Type != "" {
+			d.Type = parent.Type
+		}
+		// Chain with the last sibling of the same name, and keep the chain
+		// contiguous so that the regex chain runs in file order.
+		last := -1
+		for i, s := range parent.Children {
+			if s.Name == d.Name {
+				last = i
+			}
+		}
+		if last < 0 {
+			parent.Children = append(parent.Children, d)
+		} else {
+			parent.Children[last].GetNext = true
+			parent.Children = append(parent.Children, nil)
+			copy(parent.Children[last+2:], parent.Children[last+1:])
+			parent.Children[last+1] = d
+		}
+		if _, seen := byName[d.Name]; !seen {
+			byName[d.Name] = d
+		}
+	}
+	return roots
+}

@@ -1,0 +1,900 @@
+package pcre2
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// translation is a PCRE2 pattern rewritten for regexp2, which follows .NET
+// syntax and semantics. The rewrite keeps PCRE2's meaning where the two
+// differ in ways Wazuh patterns can notice:
+//
+//   - Subjects are matched byte by byte (PCRE2 without UTF), so each byte
+//     is handed to regexp2 as the rune of the same value and non-ASCII
+//     bytes in the pattern become those runes too. A leading (*UTF)
+//     switches to matching code points of valid UTF-8, as in PCRE2.
+//   - \d \w \s \h \v and POSIX classes are ASCII sets as in PCRE2 without
+//     UCP, not .NET's Unicode ones; \v is vertical space, not VT.
+//   - Named groups are numbered in order with the unnamed ones, as PCRE2
+//     does (.NET numbers them last), and named references become numbered.
+//   - \Q...\E, \x{...}, \o{...}, \N, \N{U+...}, \R, \g{n}, \k{name},
+//     (?P<name>...), (?P=name) and (*FAIL) are rewritten.
+//
+// Constructs .NET cannot express (recursion, subroutine calls, possessive
+// quantifiers, branch reset, \K, backtracking verbs...) are compile errors.
+type translation struct {
+	pattern string
+	utf     bool
+	ucp     bool
+	groups  int
+}
+
+// runeMax is the largest subject rune: a byte, or any code point in UTF mode.
+func (t *translator) runeMax() rune {
+	if t.utf {
+		return utf8.MaxRune
+	}
+	return 0xFF
+}
+
+type translator struct {
+	src    string
+	i      int
+	out    strings.Builder
+	utf    bool
+	ucp    bool
+	groups int            // groups opened so far
+	total  int            // all groups, known after the numbering pass
+	names  map[string]int // group names to numbers, from the numbering pass
+	emit   bool           // false during the numbering pass
+	// ungreedy is PCRE2's U flag, which .NET lacks: it swaps the meaning
+	// of "?" after a quantifier. scopes saves it at each open group.
+	ungreedy bool
+	scopes   []bool
+}
+
+func translate(pattern string) (translation, error) {
+	t := &translator{src: pattern, names: map[string]int{}}
+	if err := t.startVerbs(); err != nil {
+		return translation{}, err
+	}
+	if t.utf && !utf8.ValidString(pattern) {
+		return translation{}, fmt.Errorf("pattern is not valid UTF-8")
+	}
+	start := t.i
+	// First pass: number the groups so that forward references to names
+	// resolve; second pass: emit.
+	if err := t.body(); err != nil {
+		return translation{}, err
+	}
+	t.i, t.total, t.groups, t.emit = start, t.groups, 0, true
+	t.ungreedy, t.scopes = false, nil
+	t.out.Reset()
+	if err := t.body(); err != nil {
+		return translation{}, err
+	}
+	return translation{pattern: t.out.String(), utf: t.utf, ucp: t.ucp, groups: t.groups}, nil
+}
+
+// startVerbs consumes the option-setting verbs PCRE2 accepts at the very
+// start of a pattern.
+func (t *translator) startVerbs() error {
+	for strings.HasPrefix(t.src[t.i:], "(*") {
+		end := strings.IndexByte(t.src[t.i:], ')')
+		if end < 0 {
+			return fmt.Errorf("unterminated (* verb")
+		}
+		verb := t.src[t.i+2 : t.i+end]
+		name, _, _ := strings.Cut(verb, "=")
+		switch name {
+		case "UTF":
+			t.utf = true
+		case "UCP":
+			t.ucp = true
+		case "LF", "BSR_UNICODE", "BSR_ANYCRLF", "NO_AUTO_POSSESS", "NO_START_OPT",
+			"NO_DOTSTAR_ANCHOR", "NO_JIT", "LIMIT_MATCH", "LIMIT_DEPTH", "LIMIT_HEAP", "LIMIT_RECURSION":
+			// No effect on which subjects match.
+		case "CR", "CRLF", "ANYCRLF", "ANY", "NUL", "NOTEMPTY", "NOTEMPTY_ATSTART":
+			return fmt.Errorf("(*%s) is not supported", verb)
+		default:
+			return nil // a backtracking verb: handled in the body
+		}
+		t.i += end + 1
+	}
+	return nil
+}
+
+func (t *translator) body() error {
+	for t.i < len(t.src) {
+		c := t.src[t.i]
+		switch c {
+		case '\\':
+			if err := t.escape(); err != nil {
+				return err
+			}
+		case '[':
+			if err := t.class(); err != nil {
+				return err
+			}
+		case '(':
+			if err := t.group(); err != nil {
+				return err
+			}
+		case '*', '+', '?':
+			t.out.WriteByte(c)
+			t.i++
+			if err := t.quantifierSuffix(); err != nil {
+				return err
+			}
+		case ')':
+			if n := len(t.scopes); n > 0 {
+				t.ungreedy = t.scopes[n-1]
+				t.scopes = t.scopes[:n-1]
+			}
+			t.out.WriteByte(c)
+			t.i++
+		case '{':
+			if n := quantifierLen(t.src[t.i:]); n > 0 {
+				t.out.WriteString(t.src[t.i : t.i+n])
+				t.i += n
+				if err := t.quantifierSuffix(); err != nil {
+					return err
+				}
+			} else {
+				t.out.WriteString(`\{`)
+				t.i++
+			}
+		case '.', '^', '$', '|':
+			t.out.WriteByte(c)
+			t.i++
+		default:
+			if err := t.literal(false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// quantifierSuffix reads a lazy "?" after a quantifier, applies the U
+// flag, and rejects a possessive "+".
+func (t *translator) quantifierSuffix() error {
+	lazy := false
+	if t.i < len(t.src) {
+		switch t.src[t.i] {
+		case '?':
+			lazy = true
+			t.i++
+		case '+':
+			return fmt.Errorf("possessive quantifier at offset %d is not supported", t.i)
+		}
+	}
+	if lazy != t.ungreedy {
+		t.out.WriteByte('?')
+	}
+	return nil
+}
+
+// open records that a group starts, saving the flags it may change.
+func (t *translator) open() { t.scopes = append(t.scopes, t.ungreedy) }
+
+// quantifierLen returns the length of a {n}, {n,} or {n,m} quantifier at
+// the start of s, or 0 when the brace is a literal.
+func quantifierLen(s string) int {
+	i := 1
+	digits := func() int {
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i - j
+	}
+	if digits() == 0 {
+		return 0
+	}
+	if i < len(s) && s[i] == ',' {
+		i++
+		digits()
+	}
+	if i < len(s) && s[i] == '}' {
+		return i + 1
+	}
+	return 0
+}
+
+// literal copies one pattern character (a byte, or a UTF-8 sequence in UTF
+// mode) as a literal.
+func (t *translator) literal(inClass bool) error {
+	r, n := t.nextRune()
+	t.i += n
+	t.emitLiteral(r, inClass)
+	return nil
+}
+
+func (t *translator) nextRune() (rune, int) {
+	if t.utf {
+		return utf8.DecodeRuneInString(t.src[t.i:])
+	}
+	return rune(t.src[t.i]), 1
+}
+
+// emitLiteral writes r so that regexp2 matches exactly that character. In
+// byte mode a non-ASCII byte is kept out of case folding: PCRE2 without UTF
+// folds ASCII letters only.
+func (t *translator) emitLiteral(r rune, inClass bool) {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == ' ':
+		t.out.WriteRune(r)
+	case r < 0x20 || r == 0x7f:
+		fmt.Fprintf(&t.out, `\u%04X`, r)
+	case r < 0x80:
+		t.out.WriteByte('\\')
+		t.out.WriteRune(r)
+	case !t.utf && !inClass:
+		fmt.Fprintf(&t.out, `(?-i:\u%04X)`, r)
+	case r <= 0xFFFF:
+		fmt.Fprintf(&t.out, `\u%04X`, r)
+	default:
+		t.out.WriteRune(r)
+	}
+}
+
+// Character sets PCRE2 uses without UCP, as code point ranges.
+var (
+	setDigit  = []rune{'0', '9'}
+	setWord   = []rune{'0', '9', 'A', 'Z', '_', '_', 'a', 'z'}
+	setSpace  = []rune{'\t', '\r', ' ', ' '} // \t \n \v \f \r and space
+	setHSpace = []rune{'\t', '\t', ' ', ' ', 0xA0, 0xA0}
+	setVSpace = []rune{'\n', '\r', 0x85, 0x85}
+)
+
+var hSpaceUTF = []rune{'\t', '\t', ' ', ' ', 0xA0, 0xA0, 0x1680, 0x1680, 0x180E, 0x180E,
+	0x2000, 0x200A, 0x202F, 0x202F, 0x205F, 0x205F, 0x3000, 0x3000}
+
+var vSpaceUTF = []rune{'\n', '\r', 0x85, 0x85, 0x2028, 0x2029}
+
+var posixClasses = map[string][]rune{
+	"alpha":  {'A', 'Z', 'a', 'z'},
+	"digit":  {'0', '9'},
+	"alnum":  {'0', '9', 'A', 'Z', 'a', 'z'},
+	"upper":  {'A', 'Z'},
+	"lower":  {'a', 'z'},
+	"space":  {'\t', '\r', ' ', ' '},
+	"blank":  {'\t', '\t', ' ', ' '},
+	"punct":  {'!', '/', ':', '@', '[', '`', '{', '~'},
+	"xdigit": {'0', '9', 'A', 'F', 'a', 'f'},
+	"word":   {'0', '9', 'A', 'Z', '_', '_', 'a', 'z'},
+	"cntrl":  {0, 0x1F, 0x7F, 0x7F},
+	"graph":  {'!', '~'},
+	"print":  {' ', '~'},
+	"ascii":  {0, 0x7F},
+}
+
+// shorthand returns the ranges of a class escape (\d, \w, \s, \h, \v and
+// their upper-case complements) and whether it is negated.
+func (t *translator) shorthand(c byte) (ranges []rune, negated, ok bool) {
+	switch c {
+	case 'd', 'D':
+		ranges = setDigit
+	case 'w', 'W':
+		ranges = setWord
+	case 's', 'S':
+		ranges = setSpace
+	case 'h', 'H':
+		ranges = setHSpace
+		if t.utf {
+			ranges = hSpaceUTF
+		}
+	case 'v', 'V':
+		ranges = setVSpace
+		if t.utf {
+			ranges = vSpaceUTF
+		}
+	default:
+		return nil, false, false
+	}
+	return ranges, c >= 'A' && c <= 'Z', true
+}
+
+// writeRanges writes ranges (pairs of bounds) as class items, or their
+// complement within the subject's alphabet.
+func (t *translator) writeRanges(ranges []rune, negated bool) {
+	if negated {
+		ranges = complement(ranges, t.runeMax())
+	}
+	for k := 0; k+1 < len(ranges); k += 2 {
+		t.classChar(ranges[k])
+		if ranges[k+1] != ranges[k] {
+			t.out.WriteByte('-')
+			t.classChar(ranges[k+1])
+		}
+	}
+}
+
+func (t *translator) classChar(r rune) {
+	if r <= 0xFFFF {
+		fmt.Fprintf(&t.out, `\u%04X`, r)
+		return
+	}
+	t.out.WriteRune(r)
+}
+
+// complement returns the ranges of [0, max] not covered by the sorted,
+// disjoint ranges given.
+func complement(ranges []rune, max rune) []rune {
+	var out []rune
+	next := rune(0)
+	for k := 0; k+1 < len(ranges); k += 2 {
+		if ranges[k] > next {
+			out = append(out, next, ranges[k]-1)
+		}
+		next = ranges[k+1] + 1
+	}
+	if next <= max {
+		out = append(out, next, max)
+	}
+	return out
+}
+
+func (t *translator) escape() error {
+	at := t.i
+	if t.i+1 >= len(t.src) {
+		return fmt.Errorf(`pattern ends with a backslash`)
+	}
+	c := t.src[t.i+1]
+	t.i += 2
+	if !t.ucp {
+		if ranges, neg, ok := t.shorthand(c); ok {
+			t.out.WriteByte('[')
+			t.writeRanges(ranges, neg)
+			t.out.WriteByte(']')
+			return nil
+		}
+	} else if strings.IndexByte("dDwWsS", c) >= 0 {
+		t.out.WriteByte('\\')
+		t.out.WriteByte(c)
+		return nil
+	}
+	switch c {
+	case 'h', 'H', 'v', 'V': // with UCP
+		ranges, neg, _ := t.shorthand(c)
+		t.out.WriteByte('[')
+		t.writeRanges(ranges, neg)
+		t.out.WriteByte(']')
+	case 'R':
+		t.out.WriteString(`(?:\r\n|[`)
+		t.writeRanges(t.vspace(), false)
+		t.out.WriteString(`])`)
+	case 'N':
+		if t.i < len(t.src) && t.src[t.i] == '{' {
+			r, err := t.namedCodePoint()
+			if err != nil {
+				return err
+			}
+			t.emitLiteral(r, false)
+			return nil
+		}
+		t.out.WriteString(`[^\n]`)
+	case 'b', 'B':
+		if t.ucp {
+			t.out.WriteByte('\\')
+			t.out.WriteByte(c)
+			break
+		}
+		// Word boundaries on PCRE2's ASCII word characters, not .NET's.
+		const w = `[0-9A-Za-z_]`
+		if c == 'b' {
+			t.out.WriteString(`(?:(?<=` + w + `)(?!` + w + `)|(?<!` + w + `)(?=` + w + `))`)
+		} else {
+			t.out.WriteString(`(?:(?<=` + w + `)(?=` + w + `)|(?<!` + w + `)(?!` + w + `))`)
+		}
+	case 'A', 'z', 'Z', 'G', 'a', 'e', 'f', 'n', 'r', 't':
+		t.out.WriteByte('\\')
+		t.out.WriteByte(c)
+	case 'c':
+		if t.i >= len(t.src) {
+			return fmt.Errorf(`\c at end of pattern`)
+		}
+		x := t.src[t.i]
+		if x < 0x20 || x > 0x7e {
+			return fmt.Errorf(`\c must be followed by a printable ASCII character`)
+		}
+		if x >= 'a' && x <= 'z' {
+			x -= 'a' - 'A'
+		}
+		t.i++
+		t.emitLiteral(rune(x^0x40), false)
+	case 'x', 'o', '0':
+		r, err := t.codeEscape(c)
+		if err != nil {
+			return err
+		}
+		t.emitLiteral(r, false)
+	case 'p', 'P':
+		// Unicode properties: .NET spells the common ones the same way.
+		t.out.WriteByte('\\')
+		t.out.WriteByte(c)
+		if t.i < len(t.src) && t.src[t.i] == '{' {
+			end := strings.IndexByte(t.src[t.i:], '}')
+			if end < 0 {
+				return fmt.Errorf(`unterminated \%c{`, c)
+			}
+			t.out.WriteString(t.src[t.i : t.i+end+1])
+			t.i += end + 1
+		} else if t.i < len(t.src) {
+			t.out.WriteByte('{')
+			t.out.WriteByte(t.src[t.i])
+			t.out.WriteByte('}')
+			t.i++
+		}
+	case 'Q':
+		end := strings.Index(t.src[t.i:], `\E`)
+		quoted := t.src[t.i:]
+		if end >= 0 {
+			quoted = t.src[t.i : t.i+end]
+			t.i += end + 2
+		} else {
+			t.i = len(t.src)
+		}
+		t.quote(quoted, false)
+	case 'E':
+		// A stray \E is ignored.
+	case 'g', 'k':
+		return t.backref(c, at)
+	case '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		t.i--
+		return t.numericEscape(false)
+	default:
+		if isAlnum(c) {
+			return fmt.Errorf(`unsupported escape \%c at offset %d`, c, at)
+		}
+		t.i--
+		return t.literal(false)
+	}
+	return nil
+}
+
+func (t *translator) vspace() []rune {
+	if t.utf {
+		return vSpaceUTF
+	}
+	return setVSpace
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func (t *translator) quote(s string, inClass bool) {
+	for k := 0; k < len(s); {
+		r, n := rune(s[k]), 1
+		if t.utf {
+			r, n = utf8.DecodeRuneInString(s[k:])
+		}
+		t.emitLiteral(r, inClass)
+		k += n
+	}
+}
+
+// namedCodePoint reads {U+hhhh} after \N; PCRE2 allows it in UTF mode only.
+func (t *translator) namedCodePoint() (rune, error) {
+	end := strings.IndexByte(t.src[t.i:], '}')
+	if end < 0 || !strings.HasPrefix(t.src[t.i:], "{U+") {
+		return 0, fmt.Errorf(`\N{ must be \N{U+hex}`)
+	}
+	if !t.utf {
+		return 0, fmt.Errorf(`\N{U+...} needs UTF mode`)
+	}
+	v, err := strconv.ParseUint(t.src[t.i+3:t.i+end], 16, 32)
+	t.i += end + 1
+	if err != nil || v > utf8.MaxRune {
+		return 0, fmt.Errorf(`bad code point in \N{U+...}`)
+	}
+	return rune(v), nil
+}
+
+// codeEscape reads \xhh, \x{h...}, \o{o...} or \0oo (the escape letter is
+// already consumed) and checks the value fits the subject's alphabet.
+func (t *translator) codeEscape(kind byte) (rune, error) {
+	var v uint64
+	var err error
+	switch {
+	case (kind == 'x' || kind == 'o') && t.i < len(t.src) && t.src[t.i] == '{':
+		end := strings.IndexByte(t.src[t.i:], '}')
+		if end < 0 {
+			return 0, fmt.Errorf(`unterminated \%c{`, kind)
+		}
+		base := 16
+		if kind == 'o' {
+			base = 8
+		}
+		v, err = strconv.ParseUint(strings.TrimSpace(t.src[t.i+1:t.i+end]), base, 32)
+		t.i += end + 1
+	case kind == 'x':
+		n := 0
+		for n < 2 && t.i+n < len(t.src) && isHex(t.src[t.i+n]) {
+			n++
+		}
+		if n > 0 {
+			v, err = strconv.ParseUint(t.src[t.i:t.i+n], 16, 32)
+		}
+		t.i += n
+	case kind == 'o':
+		return 0, fmt.Errorf(`\o must be followed by {`)
+	default: // \0 and up to two more octal digits
+		n := 0
+		for n < 2 && t.i+n < len(t.src) && t.src[t.i+n] >= '0' && t.src[t.i+n] <= '7' {
+			n++
+		}
+		if n > 0 {
+			v, err = strconv.ParseUint(t.src[t.i:t.i+n], 8, 32)
+		}
+		t.i += n
+	}
+	if err != nil {
+		return 0, fmt.Errorf(`bad \%c escape: %v`, kind, err)
+	}
+	if rune(v) > t.runeMax() || v >= 0xD800 && v <= 0xDFFF {
+		return 0, fmt.Errorf(`character code 0x%X is out of range`, v)
+	}
+	return rune(v), nil
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// numericEscape reads \n...: a back reference when n < 10 or that many
+// groups exist, otherwise up to three octal digits, as PCRE2 decides.
+func (t *translator) numericEscape(inClass bool) error {
+	j := t.i
+	for j < len(t.src) && t.src[j] >= '0' && t.src[j] <= '9' {
+		j++
+	}
+	n, _ := strconv.Atoi(t.src[t.i:j])
+	if !inClass && (n < 10 || n <= t.total || !t.emit) {
+		t.i = j
+		fmt.Fprintf(&t.out, `\k<%d>`, n)
+		return nil
+	}
+	k := t.i
+	for k < len(t.src) && k < t.i+3 && t.src[k] >= '0' && t.src[k] <= '7' {
+		k++
+	}
+	if k == t.i {
+		return fmt.Errorf(`bad escape \%c`, t.src[t.i])
+	}
+	v, _ := strconv.ParseUint(t.src[t.i:k], 8, 32)
+	t.i = k
+	if rune(v) > t.runeMax() {
+		return fmt.Errorf(`octal escape out of range`)
+	}
+	t.emitLiteral(rune(v), inClass)
+	return nil
+}
+
+// backref rewrites \g and \k references to PCRE2's group numbers.
+func (t *translator) backref(kind byte, at int) error {
+	rest := t.src[t.i:]
+	var ref string
+	switch {
+	case kind == 'k' && len(rest) > 0 && (rest[0] == '<' || rest[0] == '\'' || rest[0] == '{'):
+		closer := map[byte]byte{'<': '>', '\'': '\'', '{': '}'}[rest[0]]
+		end := strings.IndexByte(rest[1:], closer)
+		if end < 0 {
+			return fmt.Errorf(`unterminated \k reference at offset %d`, at)
+		}
+		ref = rest[1 : end+1]
+		t.i += end + 2
+	case kind == 'g' && len(rest) > 0 && rest[0] == '{':
+		end := strings.IndexByte(rest, '}')
+		if end < 0 {
+			return fmt.Errorf(`unterminated \g reference at offset %d`, at)
+		}
+		ref = rest[1:end]
+		t.i += end + 1
+	case kind == 'g' && len(rest) > 0 && (rest[0] == '-' || rest[0] == '+' || rest[0] >= '0' && rest[0] <= '9'):
+		j := 1
+		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+			j++
+		}
+		ref = rest[:j]
+		t.i += j
+	case kind == 'g':
+		return fmt.Errorf(`subroutine call \g at offset %d is not supported`, at)
+	default:
+		return fmt.Errorf(`bad \k reference at offset %d`, at)
+	}
+	n, err := t.resolve(ref)
+	if err != nil {
+		return fmt.Errorf("reference at offset %d: %w", at, err)
+	}
+	fmt.Fprintf(&t.out, `\k<%d>`, n)
+	return nil
+}
+
+// resolve turns a group reference (number, relative number or name) into
+// an absolute group number.
+func (t *translator) resolve(ref string) (int, error) {
+	if n, err := strconv.Atoi(ref); err == nil {
+		switch {
+		case strings.HasPrefix(ref, "-"):
+			n = t.groups + 1 + n
+		case strings.HasPrefix(ref, "+"):
+			n = t.groups + n
+		}
+		if n <= 0 {
+			return 0, fmt.Errorf("group %q does not exist", ref)
+		}
+		return n, nil
+	}
+	if n, ok := t.names[ref]; ok {
+		return n, nil
+	}
+	if !t.emit {
+		return 1, nil // numbering pass: names may be defined further on
+	}
+	return 0, fmt.Errorf("no group named %q", ref)
+}
+
+// class translates a [...] character class.
+func (t *translator) class() error {
+	start := t.i
+	t.i++
+	t.out.WriteByte('[')
+	if t.i < len(t.src) && t.src[t.i] == '^' {
+		t.out.WriteByte('^')
+		t.i++
+	}
+	first := true
+	for {
+		if t.i >= len(t.src) {
+			return fmt.Errorf("missing ] for the class at offset %d", start)
+		}
+		c := t.src[t.i]
+		switch {
+		case c == ']' && !first:
+			t.out.WriteByte(']')
+			t.i++
+			return nil
+		case c == '[':
+			if err := t.posixClass(); err != nil {
+				return err
+			}
+		case c == '\\':
+			if err := t.classEscape(); err != nil {
+				return err
+			}
+		case c == '-':
+			t.out.WriteByte('-')
+			t.i++
+		default:
+			if err := t.literal(true); err != nil {
+				return err
+			}
+		}
+		first = false
+	}
+}
+
+// posixClass expands [:name:] and [:^name:] inside a class; any other "["
+// is a literal.
+func (t *translator) posixClass() error {
+	rest := t.src[t.i:]
+	if len(rest) > 2 && rest[1] == ':' {
+		if end := strings.Index(rest[2:], ":]"); end >= 0 {
+			name := rest[2 : end+2]
+			neg := strings.HasPrefix(name, "^")
+			ranges, ok := posixClasses[strings.TrimPrefix(name, "^")]
+			if !ok {
+				return fmt.Errorf("unknown POSIX class [:%s:]", name)
+			}
+			t.writeRanges(ranges, neg)
+			t.i += end + 4
+			return nil
+		}
+	}
+	t.out.WriteString(`\[`)
+	t.i++
+	return nil
+}
+
+func (t *translator) classEscape() error {
+	at := t.i
+	if t.i+1 >= len(t.src) {
+		return fmt.Errorf(`pattern ends with a backslash`)
+	}
+	c := t.src[t.i+1]
+	t.i += 2
+	if ranges, neg, ok := t.shorthand(c); ok && (!t.ucp || strings.IndexByte("hHvV", c) >= 0) {
+		t.writeRanges(ranges, neg)
+		return nil
+	}
+	switch c {
+	case 'd', 'D', 'w', 'W', 's', 'S': // with UCP
+		t.out.WriteByte('\\')
+		t.out.WriteByte(c)
+	case 'b':
+		t.out.WriteString(`\u0008`)
+	case 'a', 'e', 'f', 'n', 'r', 't':
+		t.out.WriteByte('\\')
+		t.out.WriteByte(c)
+	case 'x', 'o', '0':
+		r, err := t.codeEscape(c)
+		if err != nil {
+			return err
+		}
+		t.emitLiteral(r, true)
+	case '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		t.i--
+		return t.numericEscape(true)
+	case 'N':
+		if t.i < len(t.src) && t.src[t.i] == '{' {
+			r, err := t.namedCodePoint()
+			if err != nil {
+				return err
+			}
+			t.emitLiteral(r, true)
+			return nil
+		}
+		return fmt.Errorf(`\N is not allowed in a class (offset %d)`, at)
+	case 'p', 'P':
+		t.i -= 2
+		return t.escape()
+	case 'Q':
+		end := strings.Index(t.src[t.i:], `\E`)
+		quoted := t.src[t.i:]
+		if end >= 0 {
+			quoted = t.src[t.i : t.i+end]
+			t.i += end + 2
+		} else {
+			t.i = len(t.src)
+		}
+		t.quote(quoted, true)
+	case 'E':
+	default:
+		if isAlnum(c) {
+			return fmt.Errorf(`unsupported escape \%c in a class at offset %d`, c, at)
+		}
+		t.i--
+		return t.literal(true)
+	}
+	return nil
+}
+
+// group translates what follows "(".
+func (t *translator) group() error {
+	at := t.i
+	rest := t.src[t.i:]
+	switch {
+	case strings.HasPrefix(rest, "(*"):
+		end := strings.IndexByte(rest, ')')
+		if end < 0 {
+			return fmt.Errorf("unterminated (* at offset %d", at)
+		}
+		switch verb := rest[2:end]; verb {
+		case "FAIL", "F":
+			t.out.WriteString("(?!)")
+			t.i += end + 1
+			return nil
+		default:
+			return fmt.Errorf("(*%s) at offset %d is not supported", verb, at)
+		}
+	case !strings.HasPrefix(rest, "(?"):
+		t.groups++
+		t.open()
+		t.out.WriteByte('(')
+		t.i++
+		return nil
+	}
+	rest = rest[2:]
+	switch {
+	case strings.HasPrefix(rest, "#"):
+		end := strings.IndexByte(rest, ')')
+		if end < 0 {
+			return fmt.Errorf("unterminated comment at offset %d", at)
+		}
+		t.i += 2 + end + 1
+	case strings.HasPrefix(rest, ":"), strings.HasPrefix(rest, "="), strings.HasPrefix(rest, "!"),
+		strings.HasPrefix(rest, "<="), strings.HasPrefix(rest, "<!"), strings.HasPrefix(rest, ">"):
+		n := 3
+		if rest[0] == '<' {
+			n = 4
+		}
+		t.open()
+		t.out.WriteString(t.src[t.i : t.i+n])
+		t.i += n
+	case strings.HasPrefix(rest, "<"), strings.HasPrefix(rest, "'"), strings.HasPrefix(rest, "P<"):
+		skip := 1
+		if rest[0] == 'P' {
+			skip = 2
+		}
+		closer := byte('>')
+		if rest[0] == '\'' {
+			closer = '\''
+		}
+		end := strings.IndexByte(rest[skip:], closer)
+		if end < 0 {
+			return fmt.Errorf("unterminated group name at offset %d", at)
+		}
+		name := rest[skip : skip+end]
+		t.groups++
+		if _, dup := t.names[name]; dup && !t.emit {
+			return fmt.Errorf("duplicate group name %q", name)
+		}
+		t.names[name] = t.groups
+		t.open()
+		t.out.WriteByte('(')
+		t.i += 2 + skip + end + 1
+	case strings.HasPrefix(rest, "P="):
+		end := strings.IndexByte(rest, ')')
+		if end < 0 {
+			return fmt.Errorf("unterminated (?P= at offset %d", at)
+		}
+		n, err := t.resolve(rest[2:end])
+		if err != nil {
+			return fmt.Errorf("reference at offset %d: %w", at, err)
+		}
+		fmt.Fprintf(&t.out, `\k<%d>`, n)
+		t.i += 2 + end + 1
+	case strings.HasPrefix(rest, "("):
+		// Conditional: only a group-number condition has the same syntax.
+		end := strings.IndexByte(rest, ')')
+		if _, err := strconv.Atoi(rest[1:max(end, 1)]); end < 0 || err != nil {
+			return fmt.Errorf("conditional group at offset %d is not supported", at)
+		}
+		t.open()
+		t.out.WriteString(t.src[t.i : t.i+2+end+1])
+		t.i += 2 + end + 1
+	default:
+		return t.flags(rest, at)
+	}
+	return nil
+}
+
+// flags handles (?imsxU-imsxU) and (?imsxU-imsxU:...). Anything else
+// after "(?" is recursion, a subroutine call, branch reset or a callout,
+// which regexp2 cannot run.
+func (t *translator) flags(rest string, at int) error {
+	j := 0
+	for j < len(rest) && strings.IndexByte("imsxU-", rest[j]) >= 0 {
+		j++
+	}
+	if j == 0 || j >= len(rest) || (rest[j] != ')' && rest[j] != ':') {
+		return fmt.Errorf("group syntax (?%s at offset %d is not supported", firstN(rest, 4), at)
+	}
+	if rest[j] == ':' {
+		t.open()
+	}
+	var kept strings.Builder
+	on := true
+	for _, f := range rest[:j] {
+		switch f {
+		case '-':
+			on = false
+			kept.WriteRune(f)
+		case 'U':
+			t.ungreedy = on
+		default:
+			kept.WriteRune(f)
+		}
+	}
+	flags := strings.TrimSuffix(kept.String(), "-")
+	switch {
+	case flags != "":
+		t.out.WriteString("(?" + flags + string(rest[j]))
+	case rest[j] == ':':
+		t.out.WriteString("(?:")
+	}
+	t.i += 2 + j + 1
+	return nil
+}
+
+func firstN(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
