@@ -20,13 +20,13 @@ const testDecoders = `
 
 <decoder name="sshd-kv">
   <parent>sshd</parent>
-  <regex>session=(\w+)</regex>
+  <regex>session=(\w+) </regex>
   <order>session</order>
 </decoder>
 
 <decoder name="sshd-kv">
   <parent>sshd</parent>
-  <regex offset="after_regex">^ user=(\w+)</regex>
+  <regex offset="after_regex">^user=(\w+)</regex>
   <order>kv.user</order>
 </decoder>
 

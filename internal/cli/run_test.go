@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -200,27 +201,22 @@ func TestBadConfigurationIsReportedWithFileAndLineAndNothingRuns(t *testing.T) {
 	}
 	for _, want := range []string{
 		conf + ":2: warning", // <globall>
-		conf + ":18:",        // the <request> lacking <query>
+		conf + ":18: error",  // the <request> lacking <query>
 		conf + ":21: error",  // time_offset 5x
+		filepath.Join(dir, "rules", "bad.xml") + ":2: error", // if_sid 999999
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
+	if !strings.Contains(stderr, "999999") {
+		t.Errorf("stderr does not name the missing rule 999999:\n%s", stderr)
+	}
 	if _, err := os.Stat(filepath.Join(data, "alerts")); err == nil {
 		t.Errorf("alerts directory created although the configuration has errors")
 	}
-
-	// With the configuration fixed, the rule file's unknown if_sid is
-	// reported with its file and line, and still nothing runs.
-	fixed := strings.Replace(strings.Replace(readFile(t, conf), "<time_offset>5x</time_offset>", "<time_offset>1d</time_offset><query>SecurityAlert</query>", 1), "<disabled>no</disabled>", "<disabled>yes</disabled>", 1)
-	writeFile(t, conf, fixed)
-	code, _, stderr = runMain(t, "run", "-c", conf, "--data", data, "--once")
-	if code != 1 || !strings.Contains(stderr, filepath.Join(dir, "rules", "bad.xml")+":2: error") || !strings.Contains(stderr, "999999") {
-		t.Fatalf("exit %d; stderr should name bad.xml:2 and the missing rule:\n%s", code, stderr)
-	}
-	if _, err := os.Stat(filepath.Join(data, "alerts")); err == nil {
-		t.Errorf("alerts directory created although the ruleset has errors")
+	if _, err := os.Stat(filepath.Join(data, "state")); err == nil {
+		t.Errorf("state directory created although the configuration has errors")
 	}
 }
 
@@ -295,12 +291,7 @@ func TestKilledRunLosesNothing(t *testing.T) {
 		t.Skip("builds and kills the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tld")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/tld")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	const n = 200000
 	events := filepath.Join(dir, "events.json")
 	var b strings.Builder
@@ -312,22 +303,7 @@ func TestKilledRunLosesNothing(t *testing.T) {
 	data := filepath.Join(dir, "var")
 	alertsPath := filepath.Join(data, "alerts", "alerts.json")
 
-	cmd := exec.Command(bin, "run", "-c", conf, "--data", data, "--listen", "", "--workers", "2")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		fi, err := os.Stat(alertsPath)
-		if err == nil && fi.Size() > 2<<20 {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the first run wrote no alerts")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd := startUntilAlerts(t, bin, alertsPath, "run", "-c", conf, "--data", data, "--listen", "", "--workers", "2")
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -371,5 +347,98 @@ func TestKilledRunLosesNothing(t *testing.T) {
 		if seq := fmt.Sprint(a.Data["seq"]); ids[seq] != a.ID {
 			t.Fatalf("event %s has id %s in a fresh run but %s in the killed one", seq, a.ID, ids[seq])
 		}
+	}
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildBinary builds tld once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tld-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "tld")
+		build := exec.Command("go", "build", "-o", builtBin, "./cmd/tld")
+		build.Dir = repoRoot(t)
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// startUntilAlerts starts tld and returns once it has written 2 MiB of alerts.
+func startUntilAlerts(t *testing.T, bin, alertsPath string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		fi, err := os.Stat(alertsPath)
+		if err == nil && fi.Size() > 2<<20 {
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("tld wrote no alerts in time; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTerminationDrainsFlushesAndSavesPosition stops a running manager with
+// SIGTERM: it must exit cleanly with every queued batch written and its
+// position saved, so a restart neither loses nor repeats an event.
+func TestTerminationDrainsFlushesAndSavesPosition(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	const n = 200000
+	events := filepath.Join(dir, "events.json")
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, `{"seq":"%d"}`+"\n", i)
+	}
+	writeFile(t, events, b.String())
+	conf := countingConfig(t, dir, events)
+	data := filepath.Join(dir, "var")
+	alertsPath := filepath.Join(data, "alerts", "alerts.json")
+	cmd := startUntilAlerts(t, bin, alertsPath, "run", "-c", conf, "--data", data, "--listen", "")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if out, err := exec.Command(bin, "run", "-c", conf, "--data", data, "--once").CombinedOutput(); err != nil {
+		t.Fatalf("restart: %v\n%s", err, out)
+	}
+	seen := make(map[string]bool, n)
+	for _, a := range readAlerts(t, alertsPath) {
+		seq := fmt.Sprint(a.Data["seq"])
+		if seen[seq] {
+			t.Fatalf("event %s alerted twice although the first run stopped cleanly", seq)
+		}
+		seen[seq] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d of %d events alerted", len(seen), n)
 	}
 }

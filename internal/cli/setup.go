@@ -43,6 +43,7 @@ func setup(_ context.Context, o setupOptions, io IO) (*env, int) {
 		return nil, 2
 	}
 	logAlertLevel := 3
+	configBroken := false
 	if o.configPath != "" {
 		cfg, diags, err := config.Load(o.configPath)
 		for _, d := range diags {
@@ -51,8 +52,12 @@ func setup(_ context.Context, o setupOptions, io IO) (*env, int) {
 		e.warnings += len(diags)
 		if err != nil {
 			fmt.Fprintln(io.Err, err)
-			fmt.Fprintf(io.Err, "tld: %s has errors; nothing was started\n", o.configPath)
-			return nil, 1
+			if cfg == nil {
+				fmt.Fprintf(io.Err, "tld: %s has errors; nothing was started\n", o.configPath)
+				return nil, 1
+			}
+			// Go on to report the ruleset's problems in the same pass.
+			configBroken = true
 		}
 		e.cfg = cfg
 		logAlertLevel = cfg.Alerts.LogAlertLevel
@@ -68,10 +73,18 @@ func setup(_ context.Context, o setupOptions, io IO) (*env, int) {
 			for _, p := range le.Problems {
 				fmt.Fprintln(io.Err, p.String())
 			}
-			fmt.Fprintf(io.Err, "tld: the ruleset has %d error(s); nothing was started\n", len(le.Problems.Errors()))
+			fmt.Fprintf(io.Err, "tld: the ruleset has %d error(s)\n", len(le.Problems.Errors()))
 		} else {
 			fmt.Fprintf(io.Err, "tld: load ruleset: %v\n", err)
 		}
+		fmt.Fprintln(io.Err, "tld: nothing was started")
+		return nil, 1
+	}
+	if configBroken {
+		for _, p := range set.Problems {
+			fmt.Fprintln(io.Err, p.String())
+		}
+		fmt.Fprintf(io.Err, "tld: %s has errors; nothing was started\n", o.configPath)
 		return nil, 1
 	}
 	for _, p := range set.Problems {

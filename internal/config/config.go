@@ -56,9 +56,11 @@ type Section struct {
 	Pos  Pos
 }
 
-// Load reads the configuration file at path. It returns the warnings, and
-// either the Config or an error: *Errors listing every bad value (or the
-// XML syntax error), or the error of reading the file.
+// Load reads the configuration file at path. It returns the warnings, the
+// Config, and an error: *Errors listing every bad value (or the XML syntax
+// error), or the error of reading the file. With *Errors for bad values the
+// Config is still returned, partly decoded, for further checks only; it is
+// nil after a syntax or read error.
 func Load(path string) (*Config, Diagnostics, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -101,7 +103,10 @@ func Parse(file string, data []byte) (*Config, Diagnostics, error) {
 	d.finishRuleset()
 	warns, err := d.c.split()
 	if err != nil {
-		return nil, warns, err
+		// The partly decoded configuration comes back too, so that a
+		// caller can report the ruleset's problems in the same pass; it
+		// must not be run.
+		return cfg, warns, err
 	}
 	return cfg, warns, nil
 }

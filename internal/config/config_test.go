@@ -64,8 +64,8 @@ func TestFixtures(t *testing.T) {
 			if !good && err == nil {
 				t.Errorf("a bad fixture has no error")
 			}
-			if (cfg == nil) != (err != nil) {
-				t.Errorf("Load returned config %v with error %v", cfg != nil, err)
+			if err == nil && cfg == nil {
+				t.Errorf("Load returned no config and no error")
 			}
 			diags := allDiagnostics(t, warns, err)
 			for _, d := range diags {
@@ -74,7 +74,7 @@ func TestFixtures(t *testing.T) {
 				}
 			}
 			golden(t, base+".diag", []byte(diags.String()+"\n"))
-			if cfg != nil {
+			if good && cfg != nil {
 				out, err := json.MarshalIndent(cfg, "", "  ")
 				if err != nil {
 					t.Fatal(err)
@@ -351,7 +351,7 @@ func TestSchedule(t *testing.T) {
 			if nerr != tc.errs || nwarn != tc.warns {
 				t.Fatalf("%d errors, %d warnings, want %d, %d: %v %v", nerr, nwarn, tc.errs, tc.warns, warns, err)
 			}
-			if cfg != nil && cfg.AzureLogs[0].Schedule != tc.want {
+			if err == nil && cfg.AzureLogs[0].Schedule != tc.want {
 				t.Errorf("schedule %+v, want %+v", cfg.AzureLogs[0].Schedule, tc.want)
 			}
 		})

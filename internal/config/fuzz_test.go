@@ -24,8 +24,8 @@ func FuzzParse(f *testing.F) {
 		if err != nil && !errors.As(err, &e) {
 			t.Fatalf("error of type %T: %v", err, err)
 		}
-		if (cfg == nil) != (err != nil) {
-			t.Fatalf("config %v with error %v", cfg != nil, err)
+		if err == nil && cfg == nil {
+			t.Fatalf("no config and no error")
 		}
 		all := append(Diagnostics(nil), warns...)
 		if e != nil {

@@ -97,30 +97,30 @@ func (em emitter) Emit(ctx context.Context, b Batch) error {
 		return nil
 	}
 	j := &job{input: em.input, batch: b}
-	// The sequence number is taken under the queue send so that batches
-	// enter the writer's order in the order they entered the queue.
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	default:
 	}
-	em.p.enqueue(ctx, j)
-	if j.seq == 0 {
+	if !em.p.enqueue(ctx, j) {
 		return ctx.Err()
 	}
 	return nil
 }
 
-func (p *Pipeline) enqueue(ctx context.Context, j *job) {
+// enqueue numbers the batch and queues it; the number is taken under the
+// same lock as the send, so the writer never waits for a number that is
+// not coming. It reports false when ctx ended first.
+func (p *Pipeline) enqueue(ctx context.Context, j *job) bool {
 	p.enqueueMu.Lock()
 	defer p.enqueueMu.Unlock()
-	seq := p.seq.Add(1)
+	j.seq = p.seq.Load() + 1
 	select {
 	case p.queue <- j:
-		j.seq = seq
+		p.seq.Store(j.seq)
+		return true
 	case <-ctx.Done():
-		// Give the number back so the writer does not wait for it.
-		p.seq.Add(^uint64(0))
+		return false
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ type Options struct {
 	AlertsLog   bool   // <alerts_log>
 	ArchiveLog  bool   // <logall>
 	ArchiveJSON bool   // <logall_json>
+	Logger      *slog.Logger
 }
 
 // Output appends to the alert files. Flush writes buffers and fsyncs, so
@@ -51,6 +53,17 @@ func New(opts Options) (*Output, error) {
 	o := &Output{opts: opts}
 	open := func(name string) (*logFile, error) {
 		p := filepath.Join(opts.Dir, name)
+		sep := "\n"
+		if name == "alerts.log" {
+			sep = "\n\n"
+		}
+		dropped, err := dropPartialRecord(p, sep)
+		if err != nil {
+			return nil, err
+		}
+		if dropped > 0 && opts.Logger != nil {
+			opts.Logger.Warn("dropped the partial last record left by a crash; its batch is read again", "file", p, "bytes", dropped)
+		}
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", p, err)
@@ -74,6 +87,52 @@ func New(opts Options) (*Output, error) {
 		}
 	}
 	return o, nil
+}
+
+// dropPartialRecord cuts a file back to its last complete record and
+// returns how many bytes it dropped. A crash can leave half a record at the
+// end (a buffer written out before its batch was flushed); that batch was
+// never acknowledged, so its input replays it whole and nothing is lost.
+func dropPartialRecord(path, sep string) (int64, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("stat %s: %w", path, err)
+	}
+	size := fi.Size()
+	if size == 0 {
+		return 0, nil
+	}
+	// Look back in growing windows for the last separator.
+	for window := int64(64 << 10); ; window *= 4 {
+		start := max(size-window, 0)
+		buf := make([]byte, size-start)
+		if _, err := f.ReadAt(buf, start); err != nil {
+			return 0, fmt.Errorf("read %s: %w", path, err)
+		}
+		if strings.HasSuffix(string(buf), sep) {
+			return 0, nil
+		}
+		i := strings.LastIndex(string(buf), sep)
+		if i < 0 && start > 0 {
+			continue
+		}
+		keep := int64(0)
+		if i >= 0 {
+			keep = start + int64(i+len(sep))
+		}
+		if err := f.Truncate(keep); err != nil {
+			return 0, fmt.Errorf("truncate the partial last record of %s: %w", path, err)
+		}
+		return size - keep, f.Sync()
+	}
 }
 
 // Name implements pipeline.Output.
