@@ -187,25 +187,25 @@ func (p *Pipeline) work() {
 }
 
 // write puts finished batches back into emission order, writes them to
-// every output, flushes, and acks. Several ready batches share one flush.
+// every output, flushes, and acks. Batches that finish while a flush is
+// under way share the next one.
 func (p *Pipeline) write() error {
 	pending := make(map[uint64]*job)
 	next := uint64(1)
 	var firstErr error
 	ctx := context.Background()
-	for j := range p.done {
+	var ready []*job
+	// take files a finished batch and moves every batch now in order to ready.
+	take := func(j *job) {
 		pending[j.seq] = j
-		var ready []*job
-		for {
-			r, ok := pending[next]
-			if !ok {
-				break
-			}
+		for r, ok := pending[next]; ok; r, ok = pending[next] {
 			delete(pending, next)
 			ready = append(ready, r)
 			next++
 		}
-		// Take whatever else has finished, to share the flush.
+	}
+	for j := range p.done {
+		take(j)
 	drain:
 		for {
 			select {
@@ -213,16 +213,7 @@ func (p *Pipeline) write() error {
 				if !ok {
 					break drain
 				}
-				pending[more.seq] = more
-				for {
-					r, ok := pending[next]
-					if !ok {
-						break
-					}
-					delete(pending, next)
-					ready = append(ready, r)
-					next++
-				}
+				take(more)
 			default:
 				break drain
 			}
@@ -240,20 +231,19 @@ func (p *Pipeline) write() error {
 				r.batch.Ack(err)
 			}
 		}
+		ready = ready[:0]
 	}
-	// Batches still pending had a gap before them that never came (an
-	// input cancelled mid-emit): they were not written, so fail them.
-	keys := make([]uint64, 0, len(pending))
-	for k := range pending {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(a, b int) bool { return keys[a] < keys[b] })
-	for _, k := range keys {
-		j := pending[k]
-		err := p.deliver(ctx, []*job{j})
-		p.stats.addBatch(j)
+	// Sequence numbers are taken only by batches that entered the queue,
+	// so none can be missing once the workers are done. Should one be, the
+	// batches behind it were not written: their inputs must read them again.
+	for _, j := range pending {
+		err := fmt.Errorf("pipeline: batch %d was not written (a batch before it never arrived)", j.seq)
+		p.logger.Error("internal error", "err", err)
 		if j.batch.Ack != nil {
 			j.batch.Ack(err)
+		}
+		if firstErr == nil {
+			firstErr = err
 		}
 	}
 	return firstErr

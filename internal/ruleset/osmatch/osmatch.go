@@ -22,6 +22,7 @@ package osmatch
 
 import (
 	"fmt"
+	"github.com/threatlockdown/tld/internal/ruleset/asciifold"
 	"strings"
 )
 
@@ -63,7 +64,7 @@ func Compile(pattern string) (*Matcher, error) {
 		m.negate = true
 		p = p[1:]
 	}
-	for _, part := range strings.Split(toLower(p), "|") {
+	for _, part := range strings.Split(asciifold.LowerString(p), "|") {
 		m.alts = append(m.alts, parseAlt(part))
 	}
 	return m, nil
@@ -116,94 +117,12 @@ func (a *alt) match(s string) bool {
 	case always:
 		return true
 	case equal:
-		return len(s) == len(a.lit) && hasPrefixFold(s, a.lit)
+		return len(s) == len(a.lit) && asciifold.HasPrefix(s, a.lit)
 	case prefix:
-		return hasPrefixFold(s, a.lit)
+		return asciifold.HasPrefix(s, a.lit)
 	case suffix:
-		return len(s) >= len(a.lit) && hasPrefixFold(s[len(s)-len(a.lit):], a.lit)
+		return len(s) >= len(a.lit) && asciifold.HasPrefix(s[len(s)-len(a.lit):], a.lit)
 	default:
-		return indexFold(s, a.lit) >= 0
+		return asciifold.Index(s, a.lit) >= 0
 	}
-}
-
-// toLower folds ASCII upper case only, as Wazuh's charmap does.
-func toLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				b[j] = lowerByte(b[j])
-			}
-			return string(b)
-		}
-	}
-	return s
-}
-
-func lowerByte(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// hasPrefixFold reports whether s starts with lit (lower case), ignoring
-// ASCII case in s.
-func hasPrefixFold(s, lit string) bool {
-	if len(s) < len(lit) {
-		return false
-	}
-	for i := 0; i < len(lit); i++ {
-		if lowerByte(s[i]) != lit[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// indexFold returns the first offset of lit (lower case, not empty) in s,
-// ignoring ASCII case in s, or -1. Candidates for the first byte are found
-// with IndexByte in each case, remembering the next hit of each so no byte
-// is scanned twice.
-func indexFold(s, lit string) int {
-	first := lit[0]
-	up := first
-	if first >= 'a' && first <= 'z' {
-		up = first - ('a' - 'A')
-	}
-	last := len(s) - len(lit) // the last possible start
-	if last < 0 {
-		return -1
-	}
-	window := s[:last+1]
-	nextLo, nextUp := -1, -1 // next candidate offsets; -1: not looked up yet
-	for i := 0; i <= last; {
-		if nextLo < i {
-			nextLo = nextIndex(window, i, first)
-		}
-		if nextUp < i {
-			nextUp = nextLo
-			if up != first {
-				nextUp = nextIndex(window, i, up)
-			}
-		}
-		j := min(nextLo, nextUp)
-		if j > last {
-			return -1
-		}
-		if hasPrefixFold(s[j+1:], lit[1:]) {
-			return j
-		}
-		i = j + 1
-	}
-	return -1
-}
-
-// nextIndex returns the offset of the first c in s at or after from, or
-// len(s) when there is none.
-func nextIndex(s string, from int, c byte) int {
-	if j := strings.IndexByte(s[from:], c); j >= 0 {
-		return from + j
-	}
-	return len(s)
 }

@@ -1,5 +1,7 @@
 package osregex
 
+import "github.com/threatlockdown/tld/internal/ruleset/asciifold"
+
 // Escape classes of OSRegex. Each escape in a pattern is stored as a
 // backslash followed by one of these codes, the same numbering Wazuh uses,
 // so the executor can look two bytes ahead exactly as analysisd does.
@@ -66,9 +68,4 @@ func buildClasses() *[numClasses][256]bool {
 
 // lower folds ASCII upper case only, like Wazuh's charmap: bytes above 127
 // are compared as they are.
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
+func lower(c byte) byte { return asciifold.Lower(c) }

@@ -1,6 +1,6 @@
 package osregex
 
-import "strings"
+import "github.com/threatlockdown/tld/internal/ruleset/asciifold"
 
 // run matches one alternative against s (already cut at NUL) the way
 // Wazuh's matcher does, and returns the position of the last byte it
@@ -15,10 +15,10 @@ import "strings"
 func (a *alt) run(s string, bounds []int, capture bool) int {
 	if a.prefix != "" {
 		if a.begin {
-			if !hasPrefixFold(s, a.prefix) {
+			if !asciifold.HasPrefix(s, a.prefix) {
 				return null
 			}
-		} else if i := indexFold(s, a.prefix); i < 0 {
+		} else if i := asciifold.Index(s, a.prefix); i < 0 {
 			return null
 		} else if a.literal {
 			return i + len(a.prefix) - 1
@@ -266,65 +266,4 @@ func (a *alt) finish(pt, res int, repeating bool) int {
 		}
 	}
 	return null
-}
-
-// hasPrefixFold reports whether s starts with prefix, which is already
-// lower case, ignoring ASCII case in s.
-func hasPrefixFold(s, prefix string) bool {
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		if lower(s[i]) != prefix[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// indexFold returns the first offset of lit (lower case, not empty) in s,
-// ignoring ASCII case in s, or -1. Candidates for the first byte are found
-// with IndexByte in each case, remembering the next hit of each so no byte
-// is scanned twice.
-func indexFold(s, lit string) int {
-	first := lit[0]
-	up := first
-	if first >= 'a' && first <= 'z' {
-		up = first - ('a' - 'A')
-	}
-	last := len(s) - len(lit) // the last possible start
-	if last < 0 {
-		return -1
-	}
-	window := s[:last+1]
-	nextLo, nextUp := -1, -1 // next candidate offsets; -1: not looked up yet
-	for i := 0; i <= last; {
-		if nextLo < i {
-			nextLo = nextIndex(window, i, first)
-		}
-		if nextUp < i {
-			nextUp = nextLo
-			if up != first {
-				nextUp = nextIndex(window, i, up)
-			}
-		}
-		j := min(nextLo, nextUp)
-		if j > last {
-			return -1
-		}
-		if hasPrefixFold(s[j+1:], lit[1:]) {
-			return j
-		}
-		i = j + 1
-	}
-	return -1
-}
-
-// nextIndex returns the offset of the first c in s at or after from, or
-// len(s) when there is none.
-func nextIndex(s string, from int, c byte) int {
-	if j := strings.IndexByte(s[from:], c); j >= 0 {
-		return from + j
-	}
-	return len(s)
 }
