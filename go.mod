@@ -2,4 +2,4 @@ module github.com/threatlockdown/tld
 
 go 1.26.8
 
-require github.com/dlclark/regexp2 v1.12.0 // indirect
+require github.com/dlclark/regexp2 v1.12.0
