@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/threatlockdown/tld/internal/ruleset"
+	"github.com/threatlockdown/tld/internal/ruleset/expr"
 )
 
 // checkRule tests r and, when it matches, its children depth first; it
@@ -67,6 +68,12 @@ func (e *Engine) ruleConditions(d *Decoded, r *ruleset.Rule, now time.Time) bool
 		if !ok || !e.matches(s.Expr, v) {
 			return false
 		}
+	}
+	if len(r.SrcIP) > 0 && !e.anyAddress(r.SrcIP, d, ruleset.FieldSrcIP) {
+		return false
+	}
+	if len(r.DstIP) > 0 && !e.anyAddress(r.DstIP, d, ruleset.FieldDstIP) {
+		return false
 	}
 	if r.Hostname != nil {
 		if d.Header.Hostname == "" || !e.matches(r.Hostname, d.Header.Hostname) {
@@ -134,4 +141,19 @@ func (e *Engine) listMatches(d *Decoded, l *ruleset.ListLookup) bool {
 
 func listKeyOf(p string) string {
 	return strings.TrimSuffix(strings.ReplaceAll(strings.TrimSpace(p), "\\", "/"), ".cdb")
+}
+
+// anyAddress is <srcip>/<dstip>: the field must be decoded and one of the
+// listed addresses or networks must match it.
+func (e *Engine) anyAddress(list []*expr.Expr, d *Decoded, f ruleset.StaticField) bool {
+	v, ok := d.Static(f)
+	if !ok {
+		return false
+	}
+	for _, x := range list {
+		if e.matches(x, v) {
+			return true
+		}
+	}
+	return false
 }

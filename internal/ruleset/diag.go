@@ -78,3 +78,12 @@ func (c *collector) errorf(pos, format string, args ...any) {
 func (c *collector) warnf(pos, format string, args ...any) {
 	c.problems = append(c.problems, Problem{Pos: pos, Severity: Warning, Msg: fmt.Sprintf(format, args...)})
 }
+
+func (ps Problems) String() string {
+	var b strings.Builder
+	for _, p := range ps {
+		b.WriteString(p.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

@@ -185,6 +185,9 @@ func Load(sources ...Source) (*Set, error) {
 		}
 	}
 	set.Decoders = linkDecoders(c, decoders)
+	for _, name := range internalDecoders {
+		set.DecoderNames[name] = true
+	}
 	for _, d := range decoders {
 		set.DecoderNames[d.ReportedName] = true
 		set.DecoderNames[d.Name] = true
@@ -215,6 +218,16 @@ func Load(sources ...Source) (*Set, error) {
 		return nil, &LoadError{Problems: c.problems}
 	}
 	return set, nil
+}
+
+// internalDecoders are the decoders analysisd defines in code for its own
+// event types; rules may name them in <decoded_as>.
+var internalDecoders = []string{
+	"rootcheck", "syscheck_integrity_changed", "syscheck_deleted", "syscheck_new_entry",
+	"syscheck_registry_key_modified", "syscheck_registry_key_deleted", "syscheck_registry_key_added",
+	"syscheck_registry_value_modified", "syscheck_registry_value_deleted", "syscheck_registry_value_added",
+	"hostinfo_modified", "hostinfo_new", "syscollector", "ciscat", "sca", "windows_eventchannel",
+	"dbsync", "upgrade", "agent-upgrade", "task_manager", "yara",
 }
 
 type treeBuilder struct {
@@ -262,7 +275,8 @@ func (b *treeBuilder) add(r *Rule) {
 	}
 	if old, dup := b.set.ByID[r.ID]; dup {
 		if !r.Overwrite {
-			b.c.errorf(r.Pos, "rule %d is already defined at %s (use overwrite=\"yes\" to replace it)", r.ID, old.Pos)
+			// analysisd skips the second definition and goes on.
+			b.c.warnf(r.Pos, "rule %d is already defined at %s; this one is skipped (use overwrite=\"yes\" to replace it)", r.ID, old.Pos)
 			return
 		}
 		overwrite(old, r)
@@ -283,15 +297,18 @@ func (b *treeBuilder) add(r *Rule) {
 	}
 
 	switch {
+	case r.ID < 10:
+		// Ids 1–9 are analysisd's category templates: always top level.
+		b.set.Rules = insertByLevel(b.set.Rules, r)
 	case len(r.IfSID) > 0:
 		for _, sid := range r.IfSID {
+			if sid == r.ID {
+				b.c.warnf(r.Pos, "rule %d: <if_sid> names the rule itself; that entry is ignored", r.ID)
+				continue
+			}
 			parent, ok := b.set.ByID[sid]
 			if !ok {
 				b.c.errorf(r.Pos, "rule %d: <if_sid> names rule %d, which is not defined before it", r.ID, sid)
-				continue
-			}
-			if parent == r {
-				b.c.errorf(r.Pos, "rule %d: <if_sid> names itself", r.ID)
 				continue
 			}
 			r.Parent = parent
@@ -320,8 +337,26 @@ func (b *treeBuilder) add(r *Rule) {
 			b.c.errorf(r.Pos, "rule %d: <if_group>%s: no earlier rule is in that group", r.ID, r.IfGroup)
 		}
 	default:
+		// A rule with no parent option hangs below the category template
+		// (ids 1–9) of its category, when the ruleset has one.
+		cat := categoryOf(r)
+		for _, t := range b.set.Rules {
+			if t.ID < 10 && categoryOf(t) == cat {
+				r.Parent = t
+				t.Children = insertByLevel(t.Children, r)
+				return
+			}
+		}
 		b.set.Rules = insertByLevel(b.set.Rules, r)
 	}
+}
+
+// categoryOf is a rule's <category>, syslog by default.
+func categoryOf(r *Rule) string {
+	if r.Category == "" {
+		return "syslog"
+	}
+	return r.Category
 }
 
 // walk visits every rule in the tree once (a rule with several parents
@@ -366,11 +401,12 @@ func groupWordMatch(want string, groups []string) bool {
 	return false
 }
 
-// insertByLevel inserts r before the first sibling with a lower level, so
-// siblings are tried highest level first and in load order among equals —
-// the order of Wazuh's rule list.
+// insertByLevel inserts r before the first sibling with a lower sort key
+// (see Rule.SortKey), so siblings are tried highest level first — level 0
+// before all — and in load order among equals: Wazuh's rule list order.
 func insertByLevel(list []*Rule, r *Rule) []*Rule {
-	i := sort.Search(len(list), func(i int) bool { return list[i].Level < r.Level })
+	k := r.SortKey()
+	i := sort.Search(len(list), func(i int) bool { return list[i].SortKey() < k })
 	list = append(list, nil)
 	copy(list[i+1:], list[i:])
 	list[i] = r

@@ -40,10 +40,17 @@ type Info struct {
 	Value string
 }
 
+// DefaultTimeframe is the timeframe, in seconds, of a correlation rule
+// that sets none (analysisd's default_timeframe).
+const DefaultTimeframe = 360
+
 // Rule is one <rule> block with its place in the rule tree.
 type Rule struct {
-	ID          int
-	Level       int
+	ID    int
+	Level int
+	// Accuracy is the rule's accuracy attribute (default true); a rule with
+	// accuracy="0" sorts after all others among its siblings.
+	Accuracy    bool
 	MaxSize     int
 	Frequency   int
 	Timeframe   int
@@ -59,6 +66,8 @@ type Rule struct {
 
 	DecodedAs   string
 	Category    string
+	SrcIP       []*expr.Expr // any may match
+	DstIP       []*expr.Expr
 	Match       *expr.Expr
 	Regex       *expr.Expr
 	Fields      []FieldMatch
@@ -152,7 +161,7 @@ func (r *Rule) HasGroup(g string) bool {
 }
 
 var staticRuleOptions = map[string]StaticField{
-	"srcip": FieldSrcIP, "dstip": FieldDstIP, "srcport": FieldSrcPort, "dstport": FieldDstPort,
+	"srcport": FieldSrcPort, "dstport": FieldDstPort,
 	"user": FieldDstUser, "srcuser": FieldSrcUser, "dstuser": FieldDstUser,
 	"url": FieldURL, "id": FieldID, "status": FieldStatus, "action": FieldAction,
 	"extra_data": FieldExtraData, "data": FieldData, "protocol": FieldProtocol,
@@ -161,7 +170,6 @@ var staticRuleOptions = map[string]StaticField{
 
 // Default expression types of rule options, as Wazuh 4.x compiles them.
 var staticRuleDefaultType = map[string]expr.Type{
-	"srcip": expr.OSIP, "dstip": expr.OSIP,
 	"srcport": expr.OSMatch, "dstport": expr.OSMatch, "user": expr.OSMatch, "srcuser": expr.OSMatch, "dstuser": expr.OSMatch,
 	"url": expr.OSMatch, "id": expr.OSMatch, "status": expr.OSMatch, "action": expr.String,
 	"extra_data": expr.OSMatch, "data": expr.OSMatch, "protocol": expr.OSMatch, "system_name": expr.OSMatch,
@@ -198,10 +206,14 @@ func parseRule(c *collector, n *xmlw.Node, groups string, file string) *Rule {
 		c.errorf(n.Pos(), "rule %d has no level attribute", id)
 		return nil
 	}
-	r.MaxSize, _ = atoiAttr(c, n, "maxsize", 1, 1<<30)
-	r.Frequency, _ = atoiAttr(c, n, "frequency", 1, 1<<20)
-	r.Timeframe, _ = atoiAttr(c, n, "timeframe", 1, 1<<30)
+	r.MaxSize, _ = atoiAttr(c, n, "maxsize", 1, 9999)
+	r.Frequency, _ = atoiAttr(c, n, "frequency", 2, 9999)
+	r.Timeframe, _ = atoiAttr(c, n, "timeframe", 1, 99999)
 	r.Ignore, _ = atoiAttr(c, n, "ignore", 0, 1<<30)
+	r.Accuracy = true
+	if v, ok := atoiAttr(c, n, "accuracy", 0, 9999); ok {
+		r.Accuracy = v != 0
+	}
 	if v, ok := n.Attr("noalert"); ok {
 		r.NoAlert = strings.TrimSpace(v) != "0" && strings.TrimSpace(v) != "no"
 	}
@@ -217,12 +229,14 @@ func parseRule(c *collector, n *xmlw.Node, groups string, file string) *Rule {
 	}
 	r.addGroups(groups)
 
+	acc := newAccumulator()
 	for _, ch := range n.Children {
 		name := ch.Name
 		text := ch.Text
 		switch {
 		case name == "description":
-			r.Description = strings.TrimSpace(text)
+			// analysisd turns the first line break into a space.
+			r.Description = strings.TrimSpace(strings.Replace(text, "\n", " ", 1))
 		case name == "group":
 			r.addGroups(text)
 		case name == "mitre":
@@ -260,10 +274,16 @@ func parseRule(c *collector, n *xmlw.Node, groups string, file string) *Rule {
 			r.DecodedAs = strings.TrimSpace(text)
 		case name == "category":
 			r.Category = strings.TrimSpace(text)
-		case name == "match":
-			r.Match = compileExpr(c, ch, expr.OSMatch)
-		case name == "regex":
-			r.Regex = compileExpr(c, ch, expr.OSRegex)
+		case name == "match" || name == "regex" || name == "program_name" || name == "hostname" ||
+			name == "location" || name == "srcgeoip" || name == "dstgeoip" ||
+			(staticRuleDefaultType[name] != "" && name != "srcip" && name != "dstip"):
+			// analysisd appends the text of repeated elements to one pattern.
+			acc.add(ch)
+		case name == "srcip" || name == "dstip":
+			// Repeated address elements form a list: any entry may match.
+			if e := compileExpr(c, ch, expr.OSIP); e != nil {
+				r.addAddress(name, e)
+			}
 		case name == "field":
 			fname, ok := ch.Attr("name")
 			if !ok || strings.TrimSpace(fname) == "" {
@@ -273,20 +293,6 @@ func parseRule(c *collector, n *xmlw.Node, groups string, file string) *Rule {
 			if e := compileExpr(c, ch, expr.OSRegex); e != nil {
 				r.Fields = append(r.Fields, FieldMatch{Name: fname, Static: LookupStatic(fname), Expr: e})
 			}
-		case staticRuleDefaultType[name] != "":
-			if e := compileExpr(c, ch, staticRuleDefaultType[name]); e != nil {
-				r.Static = append(r.Static, StaticMatch{Option: name, Field: staticRuleOptions[name], Expr: e})
-			}
-		case name == "program_name":
-			r.ProgramName = compileExpr(c, ch, expr.OSMatch)
-		case name == "hostname":
-			r.Hostname = compileExpr(c, ch, expr.OSMatch)
-		case name == "location":
-			r.Location = compileExpr(c, ch, expr.OSMatch)
-		case name == "srcgeoip":
-			r.SrcGeoIP = compileExpr(c, ch, expr.OSMatch)
-		case name == "dstgeoip":
-			r.DstGeoIP = compileExpr(c, ch, expr.OSMatch)
 		case name == "time":
 			tr, err := parseTimeRange(text)
 			if err != nil {
@@ -354,8 +360,10 @@ func parseRule(c *collector, n *xmlw.Node, groups string, file string) *Rule {
 			c.warnf(ch.Pos(), "rule %d: unknown option <%s> ignored", id, name)
 		}
 	}
-	if r.Frequency > 0 && r.Timeframe == 0 {
-		c.errorf(r.Pos, "rule %d has frequency but no timeframe", id)
+	acc.compile(c, r)
+	if (r.Frequency > 0 || r.IfMatchedSID != 0 || r.IfMatchedGroup != "") && r.Timeframe == 0 {
+		// analysisd's default_timeframe.
+		r.Timeframe = DefaultTimeframe
 	}
 	return r
 }
@@ -409,4 +417,89 @@ func parseList(c *collector, n *xmlw.Node, ruleID int) ListLookup {
 		l.CheckValue = e
 	}
 	return l
+}
+
+func (r *Rule) addAddress(name string, e *expr.Expr) {
+	if name == "srcip" {
+		r.SrcIP = append(r.SrcIP, e)
+	} else {
+		r.DstIP = append(r.DstIP, e)
+	}
+}
+
+// SortKey orders siblings as analysisd's rule list does: levels are
+// multiplied by 100 unless accuracy="0", and level 0 counts as 99 so that
+// silencing rules are tried first.
+func (r *Rule) SortKey() int {
+	l := r.Level
+	if l == 0 {
+		l = 99
+	}
+	if r.Accuracy {
+		l *= 100
+	}
+	return l
+}
+
+// accumulator gathers the text of repeated rule options, which analysisd
+// concatenates into one pattern, keeping the last type= and negate= seen.
+type accumulator struct {
+	order []string
+	parts map[string]*accPart
+}
+
+type accPart struct {
+	text string
+	last *xmlw.Node
+}
+
+func newAccumulator() *accumulator { return &accumulator{parts: map[string]*accPart{}} }
+
+func (a *accumulator) add(n *xmlw.Node) {
+	p, ok := a.parts[n.Name]
+	if !ok {
+		p = &accPart{}
+		a.parts[n.Name] = p
+		a.order = append(a.order, n.Name)
+	}
+	p.text += n.Text
+	p.last = n
+}
+
+func (a *accumulator) compile(c *collector, r *Rule) {
+	for _, name := range a.order {
+		p := a.parts[name]
+		node := *p.last
+		node.Text = p.text
+		def := expr.OSMatch
+		switch name {
+		case "regex":
+			def = expr.OSRegex
+		case "match", "program_name", "hostname", "location", "srcgeoip", "dstgeoip":
+		default:
+			def = staticRuleDefaultType[name]
+		}
+		e := compileExpr(c, &node, def)
+		if e == nil {
+			continue
+		}
+		switch name {
+		case "match":
+			r.Match = e
+		case "regex":
+			r.Regex = e
+		case "program_name":
+			r.ProgramName = e
+		case "hostname":
+			r.Hostname = e
+		case "location":
+			r.Location = e
+		case "srcgeoip":
+			r.SrcGeoIP = e
+		case "dstgeoip":
+			r.DstGeoIP = e
+		default:
+			r.Static = append(r.Static, StaticMatch{Option: name, Field: staticRuleOptions[name], Expr: e})
+		}
+	}
 }
