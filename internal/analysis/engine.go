@@ -39,6 +39,7 @@ type Engine struct {
 	decoders decoderLists
 	opts     Options
 	state    map[*ruleset.Rule]*ruleState
+	corr     *correlation
 	stats    engineStats
 	logger   *slog.Logger
 
@@ -97,6 +98,7 @@ func New(set *ruleset.Set, opts Options) (*Engine, ruleset.Problems) {
 		set: set, decoders: newDecoderLists(set.Decoders), opts: opts,
 		state: make(map[*ruleset.Rule]*ruleState, len(set.AllRules)), logger: opts.Logger,
 		regexErrSeen: make(map[*expr.Expr]bool),
+		corr:         newCorrelation(set),
 	}
 	var problems ruleset.Problems
 	for _, r := range set.AllRules {
@@ -182,6 +184,7 @@ func (e *Engine) analyze(ev event.Event, tr *Trace) Result {
 		dtype = d.Decoder.Type
 	}
 	res := Result{Decoded: d, Trace: tr}
+	pass := &evaluation{d: d, now: now, trace: tr}
 	for _, r := range e.set.Rules {
 		cat := r.Category
 		if cat == "" {
@@ -190,7 +193,7 @@ func (e *Engine) analyze(ev event.Event, tr *Trace) Result {
 		if cat != dtype {
 			continue
 		}
-		got := e.checkRule(d, r, now, tr)
+		got := e.checkRule(pass, r)
 		if got == nil {
 			continue
 		}
@@ -207,8 +210,14 @@ func (e *Engine) analyze(ev event.Event, tr *Trace) Result {
 		}
 		res.Rule = got
 		fired := st.fired.Add(1)
+		if len(e.corr.feeds[got]) > 0 {
+			e.corr.remember(got, pass.current())
+		}
 		if got.Level >= e.opts.LogAlertLevel && !got.Options.NoLog {
 			res.Alert = e.buildAlert(d, got, st, int(fired), now)
+			if prev := pass.previous[got]; len(prev) > 0 {
+				res.Alert.PreviousOutput = previousOutput(prev)
+			}
 			e.stats.alerts.Add(1)
 		}
 		break
@@ -391,4 +400,20 @@ func (e *Engine) Describe(res Result) *alert.Alert {
 	}
 	st := e.state[res.Rule]
 	return e.buildAlert(res.Decoded, res.Rule, st, int(st.fired.Load()), now)
+}
+
+// previousOutput lists the earlier events a correlation rule counted, as
+// Wazuh's previous_output (at most ten, newest first).
+func previousOutput(prev []*pastEvent) string {
+	var b strings.Builder
+	for i, p := range prev {
+		if i == 10 {
+			break
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.fullLog)
+	}
+	return b.String()
 }

@@ -13,15 +13,15 @@ import (
 // nil. This follows analysisd's OS_CheckIfRuleMatch, including its quirk
 // that a matching noalert rule without a matching child counts as no match,
 // so the search goes on with its siblings.
-func (e *Engine) checkRule(d *Decoded, r *ruleset.Rule, now time.Time, tr *Trace) *ruleset.Rule {
-	if !e.ruleConditions(d, r, now) {
+func (e *Engine) checkRule(ev *evaluation, r *ruleset.Rule) *ruleset.Rule {
+	if !e.ruleConditions(ev, r) {
 		return nil
 	}
-	if tr != nil {
-		tr.Matched = append(tr.Matched, r.ID)
+	if ev.trace != nil {
+		ev.trace.Matched = append(ev.trace.Matched, r.ID)
 	}
 	for _, child := range r.Children {
-		if res := e.checkRule(d, child, now, tr); res != nil {
+		if res := e.checkRule(ev, child); res != nil {
 			return res
 		}
 	}
@@ -31,7 +31,27 @@ func (e *Engine) checkRule(d *Decoded, r *ruleset.Rule, now time.Time, tr *Trace
 	return r
 }
 
-func (e *Engine) ruleConditions(d *Decoded, r *ruleset.Rule, now time.Time) bool {
+// evaluation is one event's pass through the rule tree.
+type evaluation struct {
+	d     *Decoded
+	now   time.Time
+	trace *Trace
+	// cur is the event as correlation remembers it, made on first need.
+	cur *pastEvent
+	// previous holds, per correlation rule that matched, the earlier
+	// events it counted (the alert's previous_output).
+	previous map[*ruleset.Rule][]*pastEvent
+}
+
+func (ev *evaluation) current() *pastEvent {
+	if ev.cur == nil {
+		ev.cur = snapshot(ev.d, ev.now.Unix())
+	}
+	return ev.cur
+}
+
+func (e *Engine) ruleConditions(ev *evaluation, r *ruleset.Rule) bool {
+	d, now := ev.d, ev.now
 	if r.DecodedAs != "" && (d.Decoder == nil || d.Decoder.ReportedName != r.DecodedAs) {
 		return false
 	}
@@ -94,15 +114,26 @@ func (e *Engine) ruleConditions(d *Decoded, r *ruleset.Rule, now time.Time) bool
 	if r.Weekday != nil && !r.Weekday.Contains(now) {
 		return false
 	}
+	if r.CheckDiff && !e.corr.checkDiff(r, d) {
+		return false
+	}
+	if r.IfFTS && !e.corr.firstTime(d) {
+		return false
+	}
 	for i := range r.Lists {
 		if !e.listMatches(d, &r.Lists[i]) {
 			return false
 		}
 	}
-	if r.Frequency > 0 || r.IfMatchedSID != 0 || r.IfMatchedGroup != "" || r.CheckDiff || r.IfFTS {
-		// Correlation over earlier events is not implemented yet: these
-		// rules cannot fire until it is.
-		return false
+	if r.IfMatchedSID != 0 || r.IfMatchedGroup != "" {
+		prev, ok := e.corr.search(r, ev.current())
+		if !ok {
+			return false
+		}
+		if ev.previous == nil {
+			ev.previous = map[*ruleset.Rule][]*pastEvent{}
+		}
+		ev.previous[r] = prev
 	}
 	return true
 }

@@ -60,6 +60,7 @@ type Decoder struct {
 	GetNext  bool
 	Children []*Decoder
 	Pos      string
+	typeSet  bool
 }
 
 // pluginNames are OSSEC's plugin decoders; true where this engine runs
@@ -133,7 +134,9 @@ func parseDecoder(c *collector, n *xmlw.Node) *Decoder {
 		return nil
 	}
 	d := &Decoder{Name: name, ReportedName: name, Type: "syslog", Pos: n.Pos(), JSONNull: JSONNullEmpty}
-	var regexCount int
+	// analysisd appends the text of repeated <prematch> and <regex>
+	// elements into one pattern; the last element's attributes count.
+	var prematch, regex *xmlw.Node
 	for _, ch := range n.Children {
 		switch ch.Name {
 		case "parent":
@@ -141,15 +144,14 @@ func parseDecoder(c *collector, n *xmlw.Node) *Decoder {
 		case "program_name":
 			d.ProgramName = compileExpr(c, ch, expr.OSMatch)
 		case "prematch":
-			d.Prematch = compileExpr(c, ch, expr.OSRegex)
+			prematch = appendText(prematch, ch)
 			off, ok := parseOffset(ch, AfterParent)
 			if !ok {
 				c.errorf(ch.Pos(), "<prematch>: offset must be after_parent")
 			}
 			d.PrematchOffset = off
 		case "regex":
-			regexCount++
-			d.Regex = compileExpr(c, ch, expr.OSRegex)
+			regex = appendText(regex, ch)
 			off, ok := parseOffset(ch, AfterParent, AfterPrematch, AfterRegex)
 			if !ok {
 				c.errorf(ch.Pos(), "<regex>: offset must be after_parent, after_prematch or after_regex")
@@ -172,6 +174,7 @@ func parseDecoder(c *collector, n *xmlw.Node) *Decoder {
 		case "ftscomment":
 		case "type":
 			d.Type = strings.TrimSpace(ch.Text)
+			d.typeSet = true
 		case "plugin_decoder":
 			p := strings.TrimSpace(ch.Text)
 			if supported, known := pluginNames[p]; !known {
@@ -201,14 +204,27 @@ func parseDecoder(c *collector, n *xmlw.Node) *Decoder {
 			c.warnf(ch.Pos(), "unknown decoder option <%s> ignored", ch.Name)
 		}
 	}
-	if regexCount > 1 {
-		c.warnf(n.Pos(), "decoder %q has %d <regex> elements; only the last is used, as in Wazuh", name, regexCount)
+	if prematch != nil {
+		d.Prematch = compileExpr(c, prematch, expr.OSRegex)
+	}
+	if regex != nil {
+		d.Regex = compileExpr(c, regex, expr.OSRegex)
 	}
 	if d.Regex != nil && len(d.Order) == 0 {
 		// Wazuh accepts it; captures are simply discarded.
 		d.Order = nil
 	}
 	return d
+}
+
+// appendText returns a copy of n whose text follows acc's, as analysisd
+// concatenates repeated elements.
+func appendText(acc, n *xmlw.Node) *xmlw.Node {
+	cp := *n
+	if acc != nil {
+		cp.Text = acc.Text + n.Text
+	}
+	return &cp
 }
 
 func isTrue(s string) bool {
@@ -223,54 +239,55 @@ func isTrue(s string) bool {
 // child with the same name as an earlier sibling is chained to it), and the
 // list of top-level decoders in load order.
 func linkDecoders(c *collector, all []*Decoder) []*Decoder {
-	byName := make(map[string]*Decoder)
+	rootsByName := make(map[string][]*Decoder)
 	var roots []*Decoder
 	for _, d := range all {
 		if d.ParentName == "" {
-			if prev, dup := byName[d.Name]; dup && prev.ParentName == "" {
-				c.warnf(d.Pos, "decoder %q is defined again (first at %s); both are tried in order", d.Name, prev.Pos)
-			}
-			if _, seen := byName[d.Name]; !seen {
-				byName[d.Name] = d
-			}
+			rootsByName[d.Name] = append(rootsByName[d.Name], d)
 			roots = append(roots, d)
 			continue
 		}
-		parent, ok := byName[d.ParentName]
-		if !ok {
-			c.errorf(d.Pos, "decoder %q: parent decoder %q is not defined before it", d.Name, d.ParentName)
+		parents := rootsByName[d.ParentName]
+		if len(parents) == 0 {
+			c.errorf(d.Pos, "decoder %q: parent decoder %q is not defined before it (a parent must be a top-level decoder)", d.Name, d.ParentName)
 			continue
 		}
-		if parent.ParentName != "" {
-			c.errorf(d.Pos, "decoder %q: parent %q is itself a child decoder; Wazuh allows one level", d.Name, d.ParentName)
-			continue
-		}
-		d.Parent = parent
 		if !d.UseOwnName {
-			d.ReportedName = parent.Name
+			d.ReportedName = d.ParentName
 		}
-		if d.Type == "syslog" && parent.Type != "" {
-			d.Type = parent.Type
-		}
-		// Chain with the last sibling of the same name, and keep the chain
-		// contiguous so that the regex chain runs in file order.
-		last := -1
-		for i, s := range parent.Children {
-			if s.Name == d.Name {
-				last = i
+		// analysisd adds a child below every top-level decoder of that name.
+		for i, parent := range parents {
+			child := d
+			if i > 0 {
+				cp := *d
+				child = &cp
 			}
-		}
-		if last < 0 {
-			parent.Children = append(parent.Children, d)
-		} else {
-			parent.Children[last].GetNext = true
-			parent.Children = append(parent.Children, nil)
-			copy(parent.Children[last+2:], parent.Children[last+1:])
-			parent.Children[last+1] = d
-		}
-		if _, seen := byName[d.Name]; !seen {
-			byName[d.Name] = d
+			child.Parent = parent
+			if !child.typeSet && parent.Type != "" {
+				child.Type = parent.Type
+			}
+			addChild(parent, child)
 		}
 	}
 	return roots
+}
+
+// addChild appends a child decoder; a child with the same name as an
+// earlier sibling continues that sibling's regex chain, kept contiguous so
+// the chain runs in file order.
+func addChild(parent, d *Decoder) {
+	last := -1
+	for i, s := range parent.Children {
+		if s.Name == d.Name {
+			last = i
+		}
+	}
+	if last < 0 {
+		parent.Children = append(parent.Children, d)
+		return
+	}
+	parent.Children[last].GetNext = true
+	parent.Children = append(parent.Children, nil)
+	copy(parent.Children[last+2:], parent.Children[last+1:])
+	parent.Children[last+1] = d
 }

@@ -52,6 +52,8 @@ type Set struct {
 	AllRules  []*Rule // every rule in load order
 	Problems  Problems
 	FileCount int
+	// DecoderCount is the number of <decoder> blocks read.
+	DecoderCount int
 	// DecoderNames holds every name a rule may use in <decoded_as>.
 	DecoderNames map[string]bool
 }
@@ -185,6 +187,7 @@ func Load(sources ...Source) (*Set, error) {
 		}
 	}
 	set.Decoders = linkDecoders(c, decoders)
+	set.DecoderCount = len(decoders)
 	for _, name := range internalDecoders {
 		set.DecoderNames[name] = true
 	}
@@ -423,14 +426,5 @@ func overwrite(old, nw *Rule) {
 
 // Stats summarises a loaded ruleset.
 func (s *Set) Stats() string {
-	n := 0
-	var count func([]*Decoder)
-	count = func(ds []*Decoder) {
-		for _, d := range ds {
-			n++
-			count(d.Children)
-		}
-	}
-	count(s.Decoders)
-	return fmt.Sprintf("%d rules, %d decoders, %d lists from %d files", len(s.AllRules), n, len(s.Lists), s.FileCount)
+	return fmt.Sprintf("%d rules, %d decoders, %d lists from %d files", len(s.AllRules), s.DecoderCount, len(s.Lists), s.FileCount)
 }
