@@ -34,7 +34,8 @@ func init() {
 	commands = []command{
 		{"run", "run the manager: collect, analyse, alert", runCommand},
 		{"logtest", "analyse events read from standard input, as wazuh-logtest", logtestCommand},
-		{"ruleset", "check rules and decoders (ruleset check)", rulesetCommand},
+		{"ruleset", "check rules and decoders, run .ini rule tests (ruleset check|test)", rulesetCommand},
+		{"bench", "measure analysis speed over the lines of a file", benchCommand},
 		{"version", "print the version", versionCommand},
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/threatlockdown/tld/internal/config"
@@ -94,6 +96,10 @@ func runCommand(ctx context.Context, args []string, io IO) int {
 		defer srv.Close()
 	}
 	logger.Info("started", "config", *cfgPath, "ruleset", env.set.Stats(), "inputs", len(inputs), "once", *once)
+	if !*once {
+		stopReload := reloadOnHangup(ctx, *cfgPath, p, logger)
+		defer stopReload()
+	}
 	paths := out.Paths()
 	runErr := p.Run(ctx)
 	printSummary(io.Out, p.Summary(), paths, *once)
@@ -205,4 +211,42 @@ func serveHealth(addr string, p *pipeline.Pipeline, logger *slog.Logger) (*http.
 	}()
 	logger.Info("serving", "addr", ln.Addr().String(), "paths", "/healthz")
 	return srv, nil
+}
+
+// reloadOnHangup reloads rules, decoders and lists on SIGHUP. A ruleset
+// with errors is refused (its problems are logged) and the running one
+// stays; the swap is atomic, so no event is dropped: batches already being
+// analysed finish with the old ruleset.
+func reloadOnHangup(ctx context.Context, cfgPath string, p *pipeline.Pipeline, logger *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-hup:
+				reloadRuleset(ctx, cfgPath, p, logger)
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
+}
+
+func reloadRuleset(ctx context.Context, cfgPath string, p *pipeline.Pipeline, logger *slog.Logger) bool {
+	var msgs strings.Builder
+	env, _ := setup(ctx, setupOptions{configPath: cfgPath, logger: logger}, IO{Out: &msgs, Err: &msgs})
+	if env == nil {
+		logger.Error("ruleset reload refused; the running ruleset stays", "problems", strings.TrimSpace(msgs.String()))
+		return false
+	}
+	p.SetEngine(env.engine)
+	logger.Info("ruleset reloaded", "ruleset", env.set.Stats(), "warnings", env.warnings)
+	return true
 }

@@ -447,3 +447,110 @@ func TestTerminationDrainsFlushesAndSavesPosition(t *testing.T) {
 		t.Fatalf("%d of %d events alerted", len(seen), n)
 	}
 }
+
+// TestHangupReloadsRulesAndRefusesABrokenRuleset changes the rules of a
+// running manager: SIGHUP loads the new ones; a broken file is refused and
+// the previous rules keep running, with no event lost.
+func TestHangupReloadsRulesAndRefusesABrokenRuleset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and signals the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.json")
+	writeFile(t, events, "")
+	conf := countingConfig(t, dir, events)
+	rulesPath := filepath.Join(dir, "rules", "count.xml")
+	data := filepath.Join(dir, "var")
+	alertsPath := filepath.Join(data, "alerts", "alerts.json")
+
+	cmd := exec.Command(bin, "run", "-c", conf, "--data", data, "--listen", "")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	appendEvent := func(seq int) {
+		f, err := os.OpenFile(events, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(f, `{"seq":"%d"}`+"\n", seq)
+		f.Close()
+	}
+	waitDescription := func(seq int) string {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, err := os.ReadFile(alertsPath); err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					var a struct {
+						Rule struct{ Description string } `json:"rule"`
+						Data map[string]any             `json:"data"`
+					}
+					if json.Unmarshal([]byte(line), &a) == nil && fmt.Sprint(a.Data["seq"]) == fmt.Sprint(seq) {
+						return a.Rule.Description
+					}
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("no alert for event %d; stderr:\n%s", seq, stderr.String())
+		return ""
+	}
+	waitLog := func(want string) {
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if strings.Contains(stderr.String(), want) {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("stderr never said %q:\n%s", want, stderr.String())
+	}
+
+	appendEvent(1)
+	if d := waitDescription(1); d != "event 1" {
+		t.Fatalf("description %q", d)
+	}
+	writeFile(t, rulesPath, strings.Replace(countingRules, "event $(seq)", "reloaded $(seq)", 1))
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog("ruleset reloaded")
+	appendEvent(2)
+	if d := waitDescription(2); d != "reloaded 2" {
+		t.Fatalf("after reload, description %q", d)
+	}
+	writeFile(t, rulesPath, `<group name="x,"><rule id="100100" level="5"><if_sid>424242</if_sid><description>broken</description></rule></group>`)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog("ruleset reload refused")
+	if !strings.Contains(stderr.String(), "424242") {
+		t.Errorf("the refusal does not say what is wrong:\n%s", stderr.String())
+	}
+	appendEvent(3)
+	if d := waitDescription(3); d != "reloaded 3" {
+		t.Fatalf("after a refused reload, description %q (want the previous rules)", d)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
