@@ -1,6 +1,11 @@
 package analysis
 
 import (
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/threatlockdown/tld/internal/plugindecoders"
 	"github.com/threatlockdown/tld/internal/ruleset"
 	"github.com/threatlockdown/tld/internal/ruleset/expr"
 )
@@ -12,10 +17,19 @@ import (
 type decoderLists struct {
 	withProgram    []*ruleset.Decoder
 	withoutProgram []*ruleset.Decoder
+
+	// byProgram memoises, per program name, the decoders of withProgram
+	// whose <program_name> matches it, in order: program names repeat, and
+	// this turns a hundred pattern tests per event into one map lookup.
+	byProgram      sync.Map // string → []*ruleset.Decoder
+	byProgramCount atomic.Int64
 }
 
-func newDecoderLists(roots []*ruleset.Decoder) decoderLists {
-	var l decoderLists
+// maxProgramNames bounds the memo; past it, names are matched directly.
+const maxProgramNames = 4096
+
+func newDecoderLists(roots []*ruleset.Decoder) *decoderLists {
+	l := &decoderLists{}
 	for _, d := range roots {
 		if d.ProgramName != nil {
 			l.withProgram = append(l.withProgram, d)
@@ -80,15 +94,11 @@ func (e *Engine) matches(x *expr.Expr, s string) bool {
 func (e *Engine) decode(d *Decoded) {
 	log := d.Log
 	roots := e.decoders.withoutProgram
-	hasProgram := d.Header.ProgramName != ""
-	if hasProgram {
-		roots = e.decoders.withProgram
+	if d.Header.ProgramName != "" {
+		roots = e.programDecoders(d.Header.ProgramName)
 	}
 	for _, node := range roots {
 		pmatch := 0
-		if hasProgram && !e.matches(node.ProgramName, d.Header.ProgramName) {
-			continue
-		}
 		if node.Prematch != nil {
 			end, ok := e.matchEnd(node.Prematch, log)
 			if !ok {
@@ -194,6 +204,54 @@ func (e *Engine) decode(d *Decoded) {
 	}
 }
 
+// programDecoders returns the top-level decoders whose <program_name>
+// matches name, in load order.
+func (e *Engine) programDecoders(name string) []*ruleset.Decoder {
+	l := e.decoders
+	if v, ok := l.byProgram.Load(name); ok {
+		return v.([]*ruleset.Decoder)
+	}
+	var out []*ruleset.Decoder
+	for _, d := range l.withProgram {
+		if e.matches(d.ProgramName, name) {
+			out = append(out, d)
+		}
+	}
+	if l.byProgramCount.Load() < maxProgramNames {
+		if _, loaded := l.byProgram.LoadOrStore(name, out); !loaded {
+			l.byProgramCount.Add(1)
+		}
+	}
+	return out
+}
+
+// pluginFields lets a plugin decoder fill an event's fields.
+type pluginFields struct {
+	d   *Decoded
+	set *ruleset.Set
+}
+
+func (p pluginFields) SetStatic(name, value string) {
+	if f := ruleset.LookupStatic(name); f != ruleset.NotStatic {
+		p.d.SetStatic(f, value)
+		return
+	}
+	p.d.AddDynamic(name, value, false)
+}
+
+func (p pluginFields) AddDynamic(name, value string) { p.d.AddDynamic(name, value, false) }
+
+// HasRule lets OSSECAlert_Decoder check a forwarded alert's rule id the
+// way analysisd looks it up: by its exact decimal text.
+func (p pluginFields) HasRule(id string) bool {
+	n, err := strconv.Atoi(id)
+	if err != nil || strconv.Itoa(n) != id {
+		return false
+	}
+	_, ok := p.set.ByID[n]
+	return ok
+}
+
 func (e *Engine) runPlugin(d *Decoded, plugin string, info *ruleset.Decoder, log string, afterParent, afterPrematch int) {
 	input := log
 	switch info.PluginOffset {
@@ -210,8 +268,23 @@ func (e *Engine) runPlugin(d *Decoded, plugin string, info *ruleset.Decoder, log
 			e.stats.malformedJSON.Add(1)
 		}
 	default:
-		// The other plugins of OSSEC are not implemented yet; the loader
-		// warns about decoders that use them.
-		e.stats.unsupportedPlugin.Add(1)
+		// The other plugins read the whole log, not the plugin offset, as
+		// their C originals read lf->log.
+		res, ok := plugindecoders.Decode(plugin, log, pluginFields{d: d, set: e.set})
+		if !ok {
+			e.stats.unsupportedPlugin.Add(1)
+			return
+		}
+		if res.Type != "" {
+			d.typeOverride = res.Type
+		}
+		if res.Relocated {
+			d.Event.Location = res.NewLocation(d.Event.Location)
+			d.Header.Hostname = d.Event.Location
+		}
+		if res.LogReplaced {
+			d.Log, d.FullLog = res.Log, res.Log
+		}
+		d.generatedRule = res.GeneratedRule
 	}
 }

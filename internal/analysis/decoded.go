@@ -23,6 +23,11 @@ type Decoded struct {
 	// nil when none did.
 	Decoder *ruleset.Decoder
 
+	// typeOverride is a decoder type a plugin set for this event.
+	typeOverride string
+	// generatedRule is the rule id a forwarded OSSEC alert names.
+	generatedRule string
+
 	static    [ruleset.NumStaticFields]string
 	staticSet uint32
 	dynamic   []alert.Field

@@ -13,6 +13,7 @@ import (
 	"github.com/threatlockdown/tld/internal/alert"
 	"github.com/threatlockdown/tld/internal/event"
 	"github.com/threatlockdown/tld/internal/mitre"
+	"github.com/threatlockdown/tld/internal/plugindecoders"
 	"github.com/threatlockdown/tld/internal/predecode"
 	"github.com/threatlockdown/tld/internal/ruleset"
 	"github.com/threatlockdown/tld/internal/ruleset/expr"
@@ -36,7 +37,7 @@ type Options struct {
 // concurrent use by many goroutines.
 type Engine struct {
 	set      *ruleset.Set
-	decoders decoderLists
+	decoders *decoderLists
 	opts     Options
 	state    map[*ruleset.Rule]*ruleState
 	corr     *correlation
@@ -183,9 +184,27 @@ func (e *Engine) analyze(ev event.Event, tr *Trace) Result {
 	if d.Decoder != nil && d.Decoder.Type != "" {
 		dtype = d.Decoder.Type
 	}
+	if d.typeOverride != "" {
+		dtype = d.typeOverride
+	}
 	res := Result{Decoded: d, Trace: tr}
 	pass := &evaluation{d: d, now: now, trace: tr}
-	for _, r := range e.set.Rules {
+	rules := e.set.Rules
+	if dtype == plugindecoders.TypeOSSECAlert {
+		// A forwarded alert is not matched against the rule tree: the rule
+		// it names fires, or none does.
+		rules = nil
+		if id, err := strconv.Atoi(d.generatedRule); err == nil {
+			if r, ok := e.set.ByID[id]; ok {
+				rules = []*ruleset.Rule{r}
+			}
+		}
+	}
+	for _, r := range rules {
+		if dtype == plugindecoders.TypeOSSECAlert {
+			e.decide(pass, r, &res)
+			break
+		}
 		cat := r.Category
 		if cat == "" {
 			cat = "syslog"
@@ -193,36 +212,42 @@ func (e *Engine) analyze(ev event.Event, tr *Trace) Result {
 		if cat != dtype {
 			continue
 		}
-		got := e.checkRule(pass, r)
-		if got == nil {
-			continue
-		}
-		if got.Level == 0 {
+		if got := e.checkRule(pass, r); got != nil {
+			e.decide(pass, got, &res)
 			break
 		}
-		st := e.state[got]
-		if got.Ignore > 0 {
-			start := st.ignoredAt.Load()
-			if start != 0 && now.Unix()-start < int64(got.Ignore) {
-				break
-			}
-			st.ignoredAt.Store(now.Unix())
-		}
-		res.Rule = got
-		fired := st.fired.Add(1)
-		if len(e.corr.feeds[got]) > 0 {
-			e.corr.remember(got, pass.current())
-		}
-		if got.Level >= e.opts.LogAlertLevel && !got.Options.NoLog {
-			res.Alert = e.buildAlert(d, got, st, int(fired), now)
-			if prev := pass.previous[got]; len(prev) > 0 {
-				res.Alert.PreviousOutput = previousOutput(prev)
-			}
-			e.stats.alerts.Add(1)
-		}
-		break
 	}
 	return res
+}
+
+// decide records got as the rule that decided the event: level 0 and an
+// ignore window silence it; otherwise it fires (and is remembered for the
+// rules that correlate with it) and alerts at or above log_alert_level.
+func (e *Engine) decide(pass *evaluation, got *ruleset.Rule, res *Result) {
+	if got.Level == 0 {
+		return
+	}
+	now := pass.now
+	st := e.state[got]
+	if got.Ignore > 0 {
+		start := st.ignoredAt.Load()
+		if start != 0 && now.Unix()-start < int64(got.Ignore) {
+			return
+		}
+		st.ignoredAt.Store(now.Unix())
+	}
+	res.Rule = got
+	fired := st.fired.Add(1)
+	if len(e.corr.feeds[got]) > 0 {
+		e.corr.remember(got, pass.current())
+	}
+	if got.Level >= e.opts.LogAlertLevel && !got.Options.NoLog {
+		res.Alert = e.buildAlert(pass.d, got, st, int(fired), now)
+		if prev := pass.previous[got]; len(prev) > 0 {
+			res.Alert.PreviousOutput = previousOutput(prev)
+		}
+		e.stats.alerts.Add(1)
+	}
 }
 
 // Archive builds the archives.json record of an analysed event: the alert

@@ -8,13 +8,16 @@ import (
 func rulesetCommand(ctx context.Context, args []string, io IO) int {
 	if len(args) == 0 {
 		fmt.Fprintln(io.Err, "Usage: tld ruleset check [-c FILE | --ruleset DIR...]")
+		fmt.Fprintln(io.Err, "       tld "+rulesetTestSynopsis)
 		return 2
 	}
 	switch args[0] {
 	case "check":
 		return rulesetCheck(ctx, args[1:], io)
+	case "test":
+		return rulesetTest(ctx, args[1:], io)
 	default:
-		fmt.Fprintf(io.Err, "tld ruleset: unknown subcommand %q (want check)\n", args[0])
+		fmt.Fprintf(io.Err, "tld ruleset: unknown subcommand %q (want check or test)\n", args[0])
 		return 2
 	}
 }

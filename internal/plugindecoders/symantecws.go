@@ -72,12 +72,12 @@ func decodeSymantecWS(log string, f Fields) {
 	}
 }
 
-// symantecValue reads from *i up to a comma, the end, or max bytes, and
+// symantecValue reads from *i up to a comma, the end, or limit bytes, and
 // leaves *i after what it read.
-func symantecValue(log string, i *int, max int) string {
+func symantecValue(log string, i *int, limit int) string {
 	start := *i
 	end := start
-	for end < len(log) && end-start < max && log[end] != ',' {
+	for end < len(log) && end-start < limit && log[end] != ',' {
 		end++
 	}
 	*i = end

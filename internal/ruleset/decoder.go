@@ -66,8 +66,8 @@ type Decoder struct {
 // pluginNames are OSSEC's plugin decoders; true where this engine runs
 // them. A decoder naming another one still matches, without fields.
 var pluginNames = map[string]bool{
-	"JSON_Decoder": true, "OSSECAlert_Decoder": false, "PF_Decoder": false,
-	"SonicWall_Decoder": false, "SymantecWS_Decoder": false,
+	"JSON_Decoder": true, "OSSECAlert_Decoder": true, "PF_Decoder": true,
+	"SonicWall_Decoder": true, "SymantecWS_Decoder": true,
 }
 
 func parseOffset(n *xmlw.Node, allowed ...Offset) (Offset, bool) {

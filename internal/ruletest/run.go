@@ -22,6 +22,8 @@ const (
 // Outcome is what logtest shows for one event: the rule that decided it
 // (also when its level is 0), its level, and the decoder's name.
 type Outcome struct {
+	// Log is the event's text (empty for Result.Got when there was none).
+	Log         string `json:"log,omitempty"`
 	Rule        string `json:"rule"`
 	Alert       string `json:"alert"`
 	Decoder     string `json:"decoder"`
@@ -73,6 +75,7 @@ func (r *Runner) Run(c Case) Result {
 			Location: Location, Log: line, Format: Format,
 		}
 		out := r.outcome(eng, eng.AnalyzeTrace(ev))
+		out.Log = line
 		res.Events = append(res.Events, out)
 		res.Got = out
 	}
