@@ -94,6 +94,7 @@ func newCorrelation(set *ruleset.Set) *correlation {
 	c := &correlation{feeds: map[*ruleset.Rule][]*eventList{}, source: map[*ruleset.Rule]*eventList{},
 		diff: map[diffKey]string{}, fts: map[string]bool{}}
 	sidLists := map[int]*eventList{}
+	var groups map[*ruleset.Rule]string // built on first need
 	for _, r := range set.AllRules {
 		switch {
 		case r.IfMatchedSID != 0:
@@ -116,8 +117,14 @@ func newCorrelation(set *ruleset.Set) *correlation {
 			}
 			l := &eventList{maxWindow: int64(r.Timeframe)}
 			c.source[r] = l
+			if groups == nil {
+				groups = make(map[*ruleset.Rule]string, len(set.AllRules))
+				for _, x := range set.AllRules {
+					groups[x] = groupString(x)
+				}
+			}
 			for _, x := range set.AllRules {
-				if m.Match(groupString(x)) {
+				if m.Match(groups[x]) {
 					c.feeds[x] = append(c.feeds[x], l)
 				}
 			}
@@ -155,10 +162,13 @@ func (c *correlation) remember(r *ruleset.Rule, cur *pastEvent) {
 }
 
 // search is analysisd's Search_LastSids / Search_LastGroups: walking back
-// from the newest remembered event within the rule's timeframe, count the
-// events that satisfy its same_*/different_* conditions; the rule matches
-// when frequency-1 of them are found (an if_matched rule without frequency
-// needs one). It returns the events counted, newest first.
+// from the newest remembered event within the rule's timeframe, it skips
+// events of other agents (unless global_frequency) and events that fail
+// the rule's same_*/different_* conditions, stops at an event already
+// consumed by a rule of this level or higher, and matches when
+// frequency-1 events were counted (one, without frequency). On a match the
+// current event and the newest counted one are marked as consumed. It
+// returns the events counted, newest first.
 func (c *correlation) search(r *ruleset.Rule, cur *pastEvent) ([]*pastEvent, bool) {
 	l := c.source[r]
 	if l == nil {
@@ -170,17 +180,10 @@ func (c *correlation) search(r *ruleset.Rule, cur *pastEvent) ([]*pastEvent, boo
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.events) == 0 {
-		return nil, false
-	}
-	first := l.events[len(l.events)-1]
 	var counted []*pastEvent
 	for i := len(l.events) - 1; i >= 0; i-- {
 		ev := l.events[i]
 		if cur.unix-ev.unix > int64(r.Timeframe) {
-			return nil, false
-		}
-		if ev.matched >= r.Level {
 			return nil, false
 		}
 		if !r.GlobalFreq && ev.agent != cur.agent {
@@ -189,16 +192,23 @@ func (c *correlation) search(r *ruleset.Rule, cur *pastEvent) ([]*pastEvent, boo
 		if !sameFields(r.Same, ev, cur) || !differentFields(r.Different, ev, cur) || !differentFields(r.NotSame, ev, cur) {
 			continue
 		}
+		if ev.matched >= r.Level {
+			return nil, false
+		}
 		counted = append(counted, ev)
 		if len(counted) <= need {
 			continue
 		}
-		ev.matched, cur.matched, first.matched = r.Level, r.Level, r.Level
+		cur.matched = r.Level
+		if need > 0 {
+			counted[0].matched = r.Level
+		}
 		return counted, true
 	}
 	return nil, false
 }
 
+// sameFields requires each named field in both events, equal.
 func sameFields(names []string, a, b *pastEvent) bool {
 	for _, n := range names {
 		va, oka := a.value(n)
@@ -210,11 +220,13 @@ func sameFields(names []string, a, b *pastEvent) bool {
 	return true
 }
 
+// differentFields fails only when a named field is in both events with
+// the same value.
 func differentFields(names []string, a, b *pastEvent) bool {
 	for _, n := range names {
 		va, oka := a.value(n)
 		vb, okb := b.value(n)
-		if !oka || !okb || va == vb {
+		if oka && okb && va == vb {
 			return false
 		}
 	}

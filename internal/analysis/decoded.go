@@ -108,10 +108,21 @@ func (d *Decoded) Fields() alert.Fields {
 	return append(out, d.dynamic...)
 }
 
-// user returns the user a rule's <user> tests: dstuser, else srcuser.
+// user returns the user a rule's <user> tests: dstuser, else srcuser,
+// else a decoded field named "user" (JSON events carry it under that name).
 func (d *Decoded) user() (string, bool) {
 	if v, ok := d.Static(ruleset.FieldDstUser); ok {
 		return v, true
 	}
-	return d.Static(ruleset.FieldSrcUser)
+	if v, ok := d.Static(ruleset.FieldSrcUser); ok {
+		return v, true
+	}
+	return d.Dynamic("user")
 }
+
+const (
+	staticSrcUser = ruleset.FieldSrcUser
+	staticDstUser = ruleset.FieldDstUser
+	staticID      = ruleset.FieldID
+	staticURL     = ruleset.FieldURL
+)

@@ -146,8 +146,8 @@ type Trace struct {
 // Result is the outcome of analysing one event.
 type Result struct {
 	Decoded *Decoded
-	// Rule is the rule that decided the event; nil when none matched or
-	// when the deciding rule had level 0.
+	// Rule is the rule that decided the event (level 0 included, as
+	// logtest shows it); nil when none matched.
 	Rule *ruleset.Rule
 	// Alert is set when Rule's level is at or above log_alert_level and
 	// the rule does not say no_log.
@@ -224,6 +224,7 @@ func (e *Engine) analyze(ev event.Event, tr *Trace) Result {
 // ignore window silence it; otherwise it fires (and is remembered for the
 // rules that correlate with it) and alerts at or above log_alert_level.
 func (e *Engine) decide(pass *evaluation, got *ruleset.Rule, res *Result) {
+	res.Rule = got
 	if got.Level == 0 {
 		return
 	}

@@ -148,10 +148,10 @@ func (p *jsonParser) value(key string) error {
 				if lit == "null" {
 					switch p.nullMode {
 					case ruleset.JSONNullDiscard:
-					case ruleset.JSONNullString:
-						p.store(key, "null", false)
-					default:
+					case ruleset.JSONNullEmpty:
 						p.store(key, "", false)
+					default:
+						p.store(key, "null", false)
 					}
 					return nil
 				}

@@ -100,6 +100,9 @@ func (e *Engine) ruleConditions(ev *evaluation, r *ruleset.Rule) bool {
 			return false
 		}
 	}
+	if r.CompiledRule != "" && !compiledRules[r.CompiledRule](d) {
+		return false
+	}
 	if r.SrcGeoIP != nil || r.DstGeoIP != nil {
 		// No geolocation database is wired into analysis yet, so a rule
 		// that requires a country cannot match.

@@ -10,13 +10,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/threatlockdown/tld/internal/analysis"
 	"github.com/threatlockdown/tld/internal/ruleset"
 	"github.com/threatlockdown/tld/internal/ruletest"
 )
 
-const rulesetTestSynopsis = "ruleset test [--ruleset DIR]... [-v] [--json] [--geoip] [--skip-windows-eventchannel] PATH..."
+const rulesetTestSynopsis = "ruleset test [--ruleset DIR]... [-v] [--json] [--geoip] [--skip-windows-eventchannel] [--time T] PATH..."
 
 // rulesetTest runs Wazuh .ini rule tests: `tld ruleset test PATH...`.
 func rulesetTest(ctx context.Context, args []string, io IO) int {
@@ -28,9 +29,19 @@ func rulesetTest(ctx context.Context, args []string, io IO) int {
 	geoip := fs.Bool("geoip", false, "also run the *geoip.ini files of folders (runtests.py skips them unless --geoip)")
 	skipWin := fs.Bool("skip-windows-eventchannel", false,
 		"do not make rule 60000 of 0575-win-base_rules.xml decoded_as json, as runtests.py does unless told to skip it")
+	at := fs.String("time", "", "analyse as if every event arrived at T (RFC 3339; default: the current time, as logtest does); rules with <time> or <weekday> depend on it")
 	paths, code, done := parseInterspersed(fs, args)
 	if done {
 		return code
+	}
+	var now func() time.Time
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			fmt.Fprintf(io.Err, "tld ruleset test: --time %q: want RFC 3339, like 2024-01-10T12:00:00+01:00\n", *at)
+			return 2
+		}
+		now = func() time.Time { return t }
 	}
 	if len(paths) == 0 {
 		fmt.Fprintln(io.Err, "tld ruleset test: give at least one .ini file or folder of them")
@@ -60,7 +71,7 @@ func rulesetTest(ctx context.Context, args []string, io IO) int {
 	}
 
 	logger := slog.New(newOnceHandler(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	runner := ruletest.NewRunner(set, analysis.Options{Manager: "tld", Logger: logger})
+	runner := ruletest.NewRunner(set, analysis.Options{Manager: "tld", Logger: logger, Now: now})
 	prog := newProgress(io.Err, len(cases))
 	results := runner.RunAll(ctx, cases, 0, prog.update)
 	prog.clear()

@@ -487,7 +487,7 @@ func TestHangupReloadsRulesAndRefusesABrokenRuleset(t *testing.T) {
 				for _, line := range strings.Split(string(b), "\n") {
 					var a struct {
 						Rule struct{ Description string } `json:"rule"`
-						Data map[string]any             `json:"data"`
+						Data map[string]any               `json:"data"`
 					}
 					if json.Unmarshal([]byte(line), &a) == nil && fmt.Sprint(a.Data["seq"]) == fmt.Sprint(seq) {
 						return a.Rule.Description

@@ -133,7 +133,8 @@ func parseDecoder(c *collector, n *xmlw.Node) *Decoder {
 		c.errorf(n.Pos(), "<decoder> without a name attribute")
 		return nil
 	}
-	d := &Decoder{Name: name, ReportedName: name, Type: "syslog", Pos: n.Pos(), JSONNull: JSONNullEmpty}
+	// JSON nulls become the text "null" unless the decoder says otherwise.
+	d := &Decoder{Name: name, ReportedName: name, Type: "syslog", Pos: n.Pos(), JSONNull: JSONNullString}
 	// analysisd appends the text of repeated <prematch> and <regex>
 	// elements into one pattern; the last element's attributes count.
 	var prematch, regex *xmlw.Node
@@ -145,18 +146,23 @@ func parseDecoder(c *collector, n *xmlw.Node) *Decoder {
 			d.ProgramName = compileExpr(c, ch, expr.OSMatch)
 		case "prematch":
 			prematch = appendText(prematch, ch)
-			off, ok := parseOffset(ch, AfterParent)
-			if !ok {
-				c.errorf(ch.Pos(), "<prematch>: offset must be after_parent")
+			// An offset, once given, stays for the concatenated pattern.
+			if _, has := ch.Attr("offset"); has {
+				off, ok := parseOffset(ch, AfterParent)
+				if !ok {
+					c.errorf(ch.Pos(), "<prematch>: offset must be after_parent")
+				}
+				d.PrematchOffset = off
 			}
-			d.PrematchOffset = off
 		case "regex":
 			regex = appendText(regex, ch)
-			off, ok := parseOffset(ch, AfterParent, AfterPrematch, AfterRegex)
-			if !ok {
-				c.errorf(ch.Pos(), "<regex>: offset must be after_parent, after_prematch or after_regex")
+			if _, has := ch.Attr("offset"); has {
+				off, ok := parseOffset(ch, AfterParent, AfterPrematch, AfterRegex)
+				if !ok {
+					c.errorf(ch.Pos(), "<regex>: offset must be after_parent, after_prematch or after_regex")
+				}
+				d.RegexOffset = off
 			}
-			d.RegexOffset = off
 		case "order":
 			for _, f := range strings.Split(ch.Text, ",") {
 				f = strings.TrimSpace(f)

@@ -214,7 +214,6 @@ func Load(sources ...Source) (*Set, error) {
 			}
 		}
 	}
-	b.checkReferences()
 
 	set.Problems = c.problems
 	if len(c.problems.Errors()) > 0 {
@@ -275,6 +274,13 @@ func (b *treeBuilder) topLevel(n *xmlw.Node, file string) {
 func (b *treeBuilder) add(r *Rule) {
 	if r.DecodedAs != "" && !b.set.DecoderNames[r.DecodedAs] {
 		b.c.errorf(r.Pos, "rule %d: <decoded_as>%s</decoded_as>: no decoder has that name", r.ID, r.DecodedAs)
+	}
+	for _, l := range r.Lists {
+		if _, ok := b.set.Lists[listKey(l.Path)]; !ok && l.Path != "" {
+			// analysisd does not load a rule whose list is missing.
+			b.c.warnf(l.Pos, "rule %d: <list>%s</list>: no such list in <ruleset><list>; the rule is not loaded", r.ID, l.Path)
+			return
+		}
 	}
 	if old, dup := b.set.ByID[r.ID]; dup {
 		if !r.Overwrite {
@@ -380,16 +386,6 @@ func (b *treeBuilder) walk(fn func(*Rule)) {
 	visit(b.set.Rules)
 }
 
-func (b *treeBuilder) checkReferences() {
-	for _, r := range b.set.AllRules {
-		for _, l := range r.Lists {
-			if _, ok := b.set.Lists[listKey(l.Path)]; !ok && l.Path != "" {
-				b.c.errorf(l.Pos, "rule %d: <list>%s</list>: no such list in <ruleset><list>", r.ID, l.Path)
-			}
-		}
-	}
-}
-
 // groupWordMatch is if_group's test: any of the |-separated names is one of
 // the rule's groups.
 func groupWordMatch(want string, groups []string) bool {
@@ -417,11 +413,14 @@ func insertByLevel(list []*Rule, r *Rule) []*Rule {
 }
 
 // overwrite replaces what a rule tests and reports while keeping its place
-// in the tree and its children, as Wazuh's overwrite="yes" does.
+// in the tree, its children and what it correlates with (if_matched_sid
+// and if_matched_group), as Wazuh's overwrite="yes" does.
 func overwrite(old, nw *Rule) {
-	keepChildren, keepParent, keepIfSID := old.Children, old.Parent, old.IfSID
+	keep := *old
 	*old = *nw
-	old.Children, old.Parent, old.IfSID = keepChildren, keepParent, keepIfSID
+	old.Children, old.Parent = keep.Children, keep.Parent
+	old.IfSID, old.IfGroup, old.IfLevel = keep.IfSID, keep.IfGroup, keep.IfLevel
+	old.IfMatchedSID, old.IfMatchedGroup = keep.IfMatchedSID, keep.IfMatchedGroup
 }
 
 // Stats summarises a loaded ruleset.

@@ -40,6 +40,13 @@ type Info struct {
 	Value string
 }
 
+// CompiledRules are the <compiled_rule> functions analysisd ships (and
+// the analysis engine implements).
+var CompiledRules = map[string]bool{
+	"comp_srcuser_dstuser": true, "check_id_size": true, "comp_mswin_targetuser_calleruser_diff": true,
+	"is_simple_http_request": true, "is_valid_crawler": true,
+}
+
 // DefaultTimeframe is the timeframe, in seconds, of a correlation rule
 // that sets none (analysisd's default_timeframe).
 const DefaultTimeframe = 360
@@ -82,6 +89,8 @@ type Rule struct {
 	Lists       []ListLookup
 	CheckDiff   bool
 	IfFTS       bool
+	// CompiledRule names one of analysisd's built-in check functions.
+	CompiledRule string
 
 	IfSID          []int
 	IfGroup        string
@@ -306,7 +315,13 @@ func parseRule(c *collector, n *xmlw.Node, groups string, file string) *Rule {
 			}
 			r.Weekday = wd
 		case name == "if_sid":
-			for _, s := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+			// analysisd skips, with a warning, a rule whose if_sid holds
+			// anything but digits, commas and spaces.
+			if strings.Trim(text, "0123456789, ") != "" || strings.TrimSpace(text) == "" {
+				c.warnf(ch.Pos(), "rule %d: <if_sid>%s</if_sid> is not a list of rule ids; the rule is skipped", id, text)
+				return nil
+			}
+			for _, s := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' }) {
 				sid, err := strconv.Atoi(s)
 				if err != nil {
 					c.errorf(ch.Pos(), "rule %d: <if_sid>: %q is not a rule id", id, s)
@@ -354,8 +369,13 @@ func parseRule(c *collector, n *xmlw.Node, groups string, file string) *Rule {
 			r.NotSame = append(r.NotSame, contextFieldName(strings.TrimPrefix(name, "not_same_")))
 		case strings.HasPrefix(name, "different_"):
 			r.Different = append(r.Different, contextFieldName(strings.TrimPrefix(name, "different_")))
-		case name == "compiled_rule", name == "var":
-			// compiled_rule names C functions in Wazuh; nothing to run here.
+		case name == "compiled_rule":
+			fn := strings.TrimSpace(text)
+			if !CompiledRules[fn] {
+				c.errorf(ch.Pos(), "rule %d: unknown <compiled_rule> %q", id, fn)
+			}
+			r.CompiledRule = fn
+		case name == "var":
 		default:
 			c.warnf(ch.Pos(), "rule %d: unknown option <%s> ignored", id, name)
 		}

@@ -114,14 +114,7 @@ func exitCode(want Expect, got Outcome) (int, string) {
 func (r *Runner) outcome(eng *analysis.Engine, res analysis.Result) Outcome {
 	var out Outcome
 	rule := res.Rule
-	if rule == nil && res.Trace != nil {
-		// The engine leaves Result.Rule nil when the deciding rule has
-		// level 0, but logtest shows such a rule (tests expect "alert = 0").
-		if r := decidingRule(eng.Ruleset(), res.Decoded, res.Trace.Matched); r != nil && r.Level == 0 {
-			rule = r
-		}
-	}
-	rec := eng.Describe(analysis.Result{Decoded: res.Decoded, Rule: rule, Alert: res.Alert})
+	rec := eng.Describe(res)
 	out.Decoder = rec.Decoder.Name
 	if rule != nil && rec.Rule != nil {
 		out.Rule = rec.Rule.ID
@@ -129,53 +122,6 @@ func (r *Runner) outcome(eng *analysis.Engine, res analysis.Result) Outcome {
 		out.Description = rec.Rule.Description
 	}
 	return out
-}
-
-// decidingRule replays the engine's walk of the rule tree over the ids the
-// trace says matched, and returns the rule that decided the event, whatever
-// its level. It stands in for a field of analysis.Result that would name
-// that rule directly.
-func decidingRule(set *ruleset.Set, d *analysis.Decoded, matched []int) *ruleset.Rule {
-	if len(matched) == 0 {
-		return nil
-	}
-	dtype := "syslog"
-	if d != nil && d.Decoder != nil && d.Decoder.Type != "" {
-		dtype = d.Decoder.Type
-	}
-	i := 0
-	var walk func(r *ruleset.Rule) *ruleset.Rule
-	walk = func(r *ruleset.Rule) *ruleset.Rule {
-		if i >= len(matched) || matched[i] != r.ID {
-			return nil
-		}
-		i++
-		for _, ch := range r.Children {
-			if got := walk(ch); got != nil {
-				return got
-			}
-		}
-		if r.NoAlert {
-			return nil
-		}
-		return r
-	}
-	for _, r := range set.Rules {
-		cat := r.Category
-		if cat == "" {
-			cat = "syslog"
-		}
-		if cat != dtype {
-			continue
-		}
-		if got := walk(r); got != nil {
-			return got
-		}
-		if i >= len(matched) {
-			return nil
-		}
-	}
-	return nil
 }
 
 // RunAll runs cases on up to workers goroutines (GOMAXPROCS when zero) and
