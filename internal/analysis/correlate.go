@@ -4,33 +4,59 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/threatlockdown/tld/internal/alert"
 	"github.com/threatlockdown/tld/internal/ruleset"
 	"github.com/threatlockdown/tld/internal/ruleset/osmatch"
 )
 
-// maxRemembered bounds each list of past events, whatever the timeframes.
-const maxRemembered = 10000
+// maxRemembered bounds each list of past events, whatever the timeframes:
+// enough for the largest frequencies in practice, while a flood cannot
+// grow memory without bound.
+const maxRemembered = 512
 
 // pastEvent is what correlation keeps of an event whose deciding rule
 // others correlate with (if_matched_sid / if_matched_group).
 type pastEvent struct {
-	unix      int64
-	agent     string
-	location  string
-	fullLog   string
-	static    [ruleset.NumStaticFields]string
-	staticSet uint32
-	dynamic   []alert.Field
+	unix     int64
+	agent    string
+	location string
+	fullLog  string
+	// values holds the fields correlation rules compare (same_*,
+	// different_*), keyed by lower-case name; only what the ruleset's
+	// correlation rules name is kept, so memory stays small.
+	values map[string]string
+	// d is the live event while it is analysed; nil once remembered.
+	d *Decoded
 	// matched is the level of the correlation rule that consumed the
 	// event, so one burst does not fire the same rule twice (analysisd's
 	// lf->matched).
 	matched int
 }
 
+// snapshot is the current event as correlation sees it.
 func snapshot(d *Decoded, unix int64) *pastEvent {
-	return &pastEvent{unix: unix, agent: d.Event.Agent.ID, location: d.Event.Location, fullLog: d.FullLog,
-		static: d.static, staticSet: d.staticSet, dynamic: d.dynamic}
+	return &pastEvent{unix: unix, agent: d.Event.Agent.ID, location: d.Event.Location, fullLog: d.FullLog, d: d}
+}
+
+// freeze keeps only the compared fields of an event about to be
+// remembered, and lets the rest of it go.
+func (p *pastEvent) freeze(names []string) {
+	if p.d == nil {
+		return
+	}
+	p.values = make(map[string]string, len(names))
+	for _, n := range names {
+		if v, ok := p.live(n); ok {
+			p.values[n] = v
+		}
+	}
+	p.d = nil
+}
+
+func (p *pastEvent) live(name string) (string, bool) {
+	if f := ruleset.LookupStatic(name); f != ruleset.NotStatic {
+		return p.d.Static(f)
+	}
+	return p.d.Dynamic(name)
 }
 
 // value returns a field of a past or current event for same_*/different_*.
@@ -38,18 +64,11 @@ func (p *pastEvent) value(name string) (string, bool) {
 	if name == "location" {
 		return p.location, true
 	}
-	if f := ruleset.LookupStatic(name); f != ruleset.NotStatic {
-		if p.staticSet&(1<<uint(f)) == 0 {
-			return "", false
-		}
-		return p.static[f], true
+	if p.d != nil {
+		return p.live(name)
 	}
-	for _, x := range p.dynamic {
-		if strings.EqualFold(x.Key, name) {
-			return x.Value, true
-		}
-	}
-	return "", false
+	v, ok := p.values[name]
+	return v, ok
 }
 
 // eventList is a newest-last list of past events, pruned by age and size.
@@ -80,6 +99,10 @@ type correlation struct {
 	// source is the list a correlating rule searches.
 	source map[*ruleset.Rule]*eventList
 
+	// compared are the lower-case names of every field a correlation
+	// rule compares; remembered events keep only these.
+	compared []string
+
 	mu   sync.Mutex
 	diff map[diffKey]string
 	fts  map[string]bool
@@ -95,6 +118,17 @@ func newCorrelation(set *ruleset.Set) *correlation {
 		diff: map[diffKey]string{}, fts: map[string]bool{}}
 	sidLists := map[int]*eventList{}
 	var groups map[*ruleset.Rule]string // built on first need
+	seen := map[string]bool{}
+	for _, r := range set.AllRules {
+		for _, list := range [][]string{r.Same, r.Different, r.NotSame} {
+			for _, n := range list {
+				if !seen[n] {
+					seen[n] = true
+					c.compared = append(c.compared, n)
+				}
+			}
+		}
+	}
 	for _, r := range set.AllRules {
 		switch {
 		case r.IfMatchedSID != 0:
@@ -156,6 +190,7 @@ func groupString(r *ruleset.Rule) string {
 // remember files an event whose deciding rule is r where correlating rules
 // will look for it.
 func (c *correlation) remember(r *ruleset.Rule, cur *pastEvent) {
+	cur.freeze(c.compared)
 	for _, l := range c.feeds[r] {
 		l.add(cur)
 	}

@@ -31,7 +31,13 @@ type Decoded struct {
 	static    [ruleset.NumStaticFields]string
 	staticSet uint32
 	dynamic   []alert.Field
+	// index maps lower-cased dynamic field names to their first position;
+	// built on first need once there are enough fields to pay for it.
+	index map[string]int32
 }
+
+// indexFrom is the number of dynamic fields from which lookups use index.
+const indexFrom = 12
 
 // SetStatic stores a static field.
 func (d *Decoded) SetStatic(f ruleset.StaticField, v string) {
@@ -51,20 +57,55 @@ func (d *Decoded) Static(f ruleset.StaticField) (string, bool) {
 // as JSON in alerts.
 func (d *Decoded) AddDynamic(key, value string, raw bool) {
 	d.dynamic = append(d.dynamic, alert.Field{Key: key, Value: value, Raw: raw})
+	d.index = nil
 }
 
 // Dynamic returns a dynamic field by name, ignoring case as analysisd's
 // FindField does. The first field with that name wins.
 func (d *Decoded) Dynamic(name string) (string, bool) {
-	for i := range d.dynamic {
-		if d.dynamic[i].Key == name {
-			return d.dynamic[i].Value, true
+	if len(d.dynamic) < indexFrom {
+		for i := range d.dynamic {
+			if strings.EqualFold(d.dynamic[i].Key, name) {
+				return d.dynamic[i].Value, true
+			}
+		}
+		return "", false
+	}
+	return d.dynamicLower(strings.ToLower(name))
+}
+
+// dynamicLower is Dynamic for a name already in lower case.
+func (d *Decoded) dynamicLower(lower string) (string, bool) {
+	if len(d.dynamic) < indexFrom {
+		return d.Dynamic(lower)
+	}
+	if d.index == nil {
+		d.index = make(map[string]int32, len(d.dynamic))
+		for i := range d.dynamic {
+			k := strings.ToLower(d.dynamic[i].Key)
+			if _, seen := d.index[k]; !seen {
+				d.index[k] = int32(i)
+			}
 		}
 	}
-	for i := range d.dynamic {
-		if strings.EqualFold(d.dynamic[i].Key, name) {
-			return d.dynamic[i].Value, true
-		}
+	if i, ok := d.index[lower]; ok {
+		return d.dynamic[i].Value, true
+	}
+	return "", false
+}
+
+// fieldRef looks up a rule's <field>: the dynamic field, then the static
+// one of that name (resolved when the rule was loaded).
+func (d *Decoded) fieldRef(f *ruleset.FieldMatch) (string, bool) {
+	if v, ok := d.dynamicLower(f.Lower); ok {
+		return v, true
+	}
+	if f.Static != ruleset.NotStatic {
+		return d.Static(f.Static)
+	}
+	switch f.Lower {
+	case "program_name", "hostname", "location":
+		return d.Field(f.Lower)
 	}
 	return "", false
 }

@@ -71,7 +71,7 @@ func (e *Engine) ruleConditions(ev *evaluation, r *ruleset.Rule) bool {
 	}
 	for i := range r.Fields {
 		f := &r.Fields[i]
-		v, ok := d.Field(f.Name)
+		v, ok := d.fieldRef(f)
 		if !ok || !e.matches(f.Expr, v) {
 			return false
 		}

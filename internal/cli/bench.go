@@ -24,6 +24,7 @@ func benchCommand(ctx context.Context, args []string, io IO) int {
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "analysis goroutines")
 	format := fs.String("format", "syslog", "how to pre-decode the lines: syslog or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the analysis to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile at the end to this file")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -35,15 +36,12 @@ func benchCommand(ctx context.Context, args []string, io IO) int {
 	if *format == "json" {
 		f = event.FormatJSON
 	}
-	lines, err := readLinesFile(fs.Arg(0))
+	in, err := os.Open(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(io.Err, "tld bench: %v\n", err)
 		return 1
 	}
-	if len(lines) == 0 {
-		fmt.Fprintf(io.Err, "tld bench: %s holds no event\n", fs.Arg(0))
-		return 1
-	}
+	defer in.Close()
 	start := time.Now()
 	env, code := setup(ctx, setupOptions{configPath: *cfgPath, rulesetDirs: dirs, logger: newLogger(io.Err, 8)}, IO{In: io.In, Out: io.Out, Err: discard{}})
 	if env == nil {
@@ -53,10 +51,6 @@ func benchCommand(ctx context.Context, args []string, io IO) int {
 	}
 	loadTime := time.Since(start)
 
-	evs := make([]event.Event, len(lines))
-	for i, l := range lines {
-		evs[i] = event.Event{Log: l, Format: f, Location: "bench"}
-	}
 	if *cpuProfile != "" {
 		pf, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -70,58 +64,75 @@ func benchCommand(ctx context.Context, args []string, io IO) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var next, alerts atomic.Int64
+	// Lines stream from the file in chunks through a short queue, as an
+	// input would hand them over, so memory is the engine's, not the
+	// corpus's.
+	const chunk = 256
+	chunks := make(chan []string, 2**workers)
+	var alerts atomic.Int64
+	var total int64
+	var readErr error
 	var wg sync.WaitGroup
 	began := time.Now()
 	for w := 0; w < *workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			const chunk = 256
-			for {
-				i := next.Add(chunk) - chunk
-				if i >= int64(len(evs)) {
-					return
-				}
-				end := min(i+chunk, int64(len(evs)))
-				for _, ev := range evs[i:end] {
-					if env.engine.Analyze(ev).Alert != nil {
-						alerts.Add(1)
+			for lines := range chunks {
+				var n int64
+				for _, l := range lines {
+					if env.engine.Analyze(event.Event{Log: l, Format: f, Location: "bench"}).Alert != nil {
+						n++
 					}
 				}
+				alerts.Add(n)
 			}
 		}()
 	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
+	batch := make([]string, 0, chunk)
+	for sc.Scan() {
+		l := strings.TrimRight(sc.Text(), "\r")
+		if l == "" {
+			continue
+		}
+		batch = append(batch, l)
+		total++
+		if len(batch) == chunk {
+			chunks <- batch
+			batch = make([]string, 0, chunk)
+		}
+	}
+	if len(batch) > 0 {
+		chunks <- batch
+	}
+	readErr = sc.Err()
+	close(chunks)
 	wg.Wait()
+	if readErr != nil {
+		fmt.Fprintf(io.Err, "tld bench: read %s: %v\n", fs.Arg(0), readErr)
+		return 1
+	}
+	if total == 0 {
+		fmt.Fprintf(io.Err, "tld bench: %s holds no event\n", fs.Arg(0))
+		return 1
+	}
 	secs := time.Since(began).Seconds()
+	if *memProfile != "" {
+		if pf, err := os.Create(*memProfile); err == nil {
+			pprof.WriteHeapProfile(pf)
+			pf.Close()
+		}
+	}
 	fmt.Fprintf(io.Out, "events=%d seconds=%.3f eps=%.0f alerts=%d workers=%d load_seconds=%.3f peak_rss_mb=%.1f ruleset=%q\n",
-		len(evs), secs, float64(len(evs))/secs, alerts.Load(), *workers, loadTime.Seconds(), peakRSSMiB(), env.set.Stats())
+		total, secs, float64(total)/secs, alerts.Load(), *workers, loadTime.Seconds(), peakRSSMiB(), env.set.Stats())
 	return 0
 }
 
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
-func readLinesFile(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64*1024), 16<<20)
-	for sc.Scan() {
-		if l := strings.TrimRight(sc.Text(), "\r"); l != "" {
-			out = append(out, l)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return out, nil
-}
 
 // peakRSSMiB is the process's resident memory high-water mark (Linux
 // VmHWM); elsewhere the memory obtained from the OS by the Go runtime.

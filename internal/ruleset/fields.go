@@ -66,10 +66,27 @@ var staticByOrderName = map[string]StaticField{
 	"system_name": FieldSystemName, "systemname": FieldSystemName,
 }
 
+var staticOrderNames = func() []string {
+	var out []string
+	for k := range staticByOrderName {
+		out = append(out, k)
+	}
+	return out
+}()
+
 // LookupStatic finds the static field a name refers to, ignoring case.
 func LookupStatic(name string) StaticField {
-	if f, ok := staticByOrderName[strings.ToLower(name)]; ok {
+	if f, ok := staticByOrderName[name]; ok {
 		return f
+	}
+	// Names are short: compare ignoring case without allocating.
+	if len(name) > len("system_name") {
+		return NotStatic
+	}
+	for _, k := range staticOrderNames {
+		if len(k) == len(name) && strings.EqualFold(k, name) {
+			return staticByOrderName[k]
+		}
 	}
 	return NotStatic
 }

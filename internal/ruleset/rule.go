@@ -11,6 +11,7 @@ import (
 // FieldMatch is a <field name="…"> condition.
 type FieldMatch struct {
 	Name   string
+	Lower  string // Name in lower case, for case-insensitive lookups
 	Static StaticField
 	Expr   *expr.Expr
 }
@@ -300,7 +301,7 @@ func parseRule(c *collector, n *xmlw.Node, groups string, file string) *Rule {
 				continue
 			}
 			if e := compileExpr(c, ch, expr.OSRegex); e != nil {
-				r.Fields = append(r.Fields, FieldMatch{Name: fname, Static: LookupStatic(fname), Expr: e})
+				r.Fields = append(r.Fields, FieldMatch{Name: fname, Lower: strings.ToLower(fname), Static: LookupStatic(fname), Expr: e})
 			}
 		case name == "time":
 			tr, err := parseTimeRange(text)

@@ -42,42 +42,77 @@ func HasPrefix(s, prefix string) bool {
 }
 
 // Index returns the first offset of lit (lower case, not empty) in s,
-// ignoring ASCII case in s, or -1. Candidates for the first byte are found
-// with IndexByte in each case, remembering the next hit of each so no byte
-// is scanned twice.
+// ignoring ASCII case in s, or -1. It scans for the literal's rarest byte
+// (a byte without case needs one IndexByte, a letter two), remembering the
+// next hit of each case so no byte is scanned twice, and checks the whole
+// literal around each hit.
 func Index(s, lit string) int {
-	first := lit[0]
-	up := first
-	if first >= 'a' && first <= 'z' {
-		up = first - ('a' - 'A')
-	}
-	last := len(s) - len(lit) // the last possible start
-	if last < 0 {
+	if len(s) < len(lit) {
 		return -1
 	}
-	window := s[:last+1]
-	nextLo, nextUp := -1, -1 // next candidate offsets; -1: not looked up yet
-	for i := 0; i <= last; {
+	k := rarest(lit)
+	c := lit[k]
+	up := c
+	if c >= 'a' && c <= 'z' {
+		up = c - ('a' - 'A')
+	}
+	// A hit at i means a candidate start at i-k.
+	window := s[k : len(s)-len(lit)+k+1]
+	nextLo, nextUp := -1, -1
+	for i := 0; i < len(window); {
 		if nextLo < i {
-			nextLo = nextIndex(window, i, first)
+			nextLo = nextIndex(window, i, c)
 		}
 		if nextUp < i {
 			nextUp = nextLo
-			if up != first {
+			if up != c {
 				nextUp = nextIndex(window, i, up)
 			}
 		}
 		j := min(nextLo, nextUp)
-		if j > last {
+		if j >= len(window) {
 			return -1
 		}
-		if HasPrefix(s[j+1:], lit[1:]) {
+		if HasPrefix(s[j:], lit) {
 			return j
 		}
 		i = j + 1
 	}
 	return -1
 }
+
+// rarest picks the byte of lit to scan for: rare punctuation first, then
+// digits and uncommon letters; common letters and spaces last.
+func rarest(lit string) int {
+	best, bestRank := 0, 1<<30
+	for i := 0; i < len(lit); i++ {
+		if r := byteRank[lit[i]]; r < bestRank {
+			best, bestRank = i, r
+		}
+	}
+	return best
+}
+
+// byteRank orders bytes by how often they appear in logs (lower is
+// rarer). Letters count double: they need two scans, one per case.
+var byteRank = func() [256]int {
+	var t [256]int
+	for i := range t {
+		t[i] = 1 // unusual bytes: the best
+	}
+	for _, c := range "=:/._-,\"" {
+		t[c] = 20
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 30
+	}
+	t[' '] = 100
+	common := "etaoinsrhldcumfpgwybvkxjqz" // most frequent first
+	for i, c := range common {
+		t[c] = 80 - i*2
+	}
+	return t
+}()
 
 // nextIndex returns the offset of the first c in s at or after from, or
 // len(s) when there is none.

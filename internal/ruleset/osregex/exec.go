@@ -24,6 +24,11 @@ func (a *alt) run(s string, bounds []int, capture bool) int {
 			return i + len(a.prefix) - 1
 		}
 	}
+	for _, lit := range a.required {
+		if asciifold.Index(s, lit) < 0 {
+			return null
+		}
+	}
 
 	p := a.prog
 	// pat and sub read the pattern and the subject like C strings: a NUL

@@ -66,6 +66,12 @@ type alt struct {
 	// literal marks an alternative that is nothing but prefix, without
 	// anchors: a plain case-insensitive substring search.
 	literal bool
+	// required are other literal runs of the alternative (distinct, the
+	// longest first, at most four). Outside escapes every byte of an OSRegex pattern
+	// is matched literally and none is optional, so a subject lacking one
+	// of them cannot match: checking them first avoids the quadratic scan
+	// of unanchored patterns over subjects that cannot match.
+	required []string
 }
 
 // Compile parses an OSRegex pattern. The error says what Wazuh would reject
@@ -176,7 +182,59 @@ func newAlt(p []byte) alt {
 	}
 	a.prefix = string(p[:k])
 	a.literal = k == len(p) && k > 0 && !a.begin && !a.end
+	a.required = requiredRuns(p[k:])
 	return a
+}
+
+// requiredRuns returns the distinct literal runs of an encoded alternative
+// (escapes with their quantifiers and parentheses excluded), longest first,
+// at most four: even one rare byte such as '%' rejects most subjects.
+func requiredRuns(p []byte) []string {
+	var runs []string
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			r := string(p[start:end])
+			dup := false
+			for _, x := range runs {
+				if strings.Contains(x, r) {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				runs = append(runs, r)
+			}
+		}
+		start = -1
+	}
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			flush(i)
+			i++ // the escape's code
+			if i+1 < len(p) && (p[i+1] == '+' || p[i+1] == '*') {
+				i++
+			}
+		case '(', ')':
+			flush(i)
+		default:
+			if start < 0 {
+				start = i
+			}
+		}
+	}
+	flush(len(p))
+	// Longest first; keep two.
+	for i := 1; i < len(runs); i++ {
+		for j := i; j > 0 && len(runs[j]) > len(runs[j-1]); j-- {
+			runs[j], runs[j-1] = runs[j-1], runs[j]
+		}
+	}
+	if len(runs) > 4 {
+		runs = runs[:4]
+	}
+	return runs
 }
 
 // String returns the pattern as written.
