@@ -34,7 +34,7 @@ func init() {
 	commands = []command{
 		{"run", "run the manager: collect, analyse, alert", runCommand},
 		{"logtest", "analyse events read from standard input, as wazuh-logtest", logtestCommand},
-		{"ruleset", "check rules and decoders, run .ini rule tests (ruleset check|test)", rulesetCommand},
+		{"ruleset", "check rules and decoders (check), run Wazuh .ini rule tests (test)", rulesetCommand},
 		{"bench", "measure analysis speed over the lines of a file", benchCommand},
 		{"version", "print the version", versionCommand},
 	}

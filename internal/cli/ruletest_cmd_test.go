@@ -20,7 +20,7 @@ import (
 // 1,378 of 1,400 passed when this test was written (98.4%); the floor sits
 // a little below so that work in progress elsewhere does not break the
 // suite. Raise it as the engine catches up; the target is 0.98.
-const minPassRate = 0.97
+const minPassRate = 0.98
 
 // suiteTime is when the suite's events are analysed: a Wednesday at noon,
 // so that rules with <time> or <weekday> give the answers the .ini files
