@@ -135,8 +135,9 @@ func TestWalkthroughRulesFireOnQuickstartRows(t *testing.T) {
 				t.Errorf("rule %s: technique names %v do not match ids %v", r.ID, r.Mitre.Technique, r.Mitre.ID)
 			}
 		case "AzureActivity":
-			if r.ID != "87811" {
-				t.Errorf("activity row fired %s, want 87811", r.ID)
+			// A role assignment and a deletion: the built-in activity rules.
+			if r.ID != "87840" && r.ID != "87844" {
+				t.Errorf("activity row fired %s, want 87840 or 87844", r.ID)
 			}
 		}
 		if !contains(r.Groups, "azure") {
@@ -201,4 +202,41 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestBuiltinAzureActivityAndEntraRules(t *testing.T) {
+	e := newEngine(t, nil, nil)
+	activity := func(op, status string) string {
+		return `{"Type":"AzureActivity","OperationName":"` + op + `","OperationNameValue":"` + strings.ToUpper(op) + `","ActivityStatusValue":"` + status + `","Caller":"admin@contoso.example","ResourceId":"/subscriptions/s/resourceGroups/rg/providers/x/y/z","azure_tag":"azure-log-analytics"}`
+	}
+	cases := []struct {
+		name, row, rule, mitre string
+	}{
+		{"a role assignment is an IAM change", activity("Microsoft.Authorization/roleAssignments/write", "Success"), "87840", "T1098.003"},
+		{"removing a diagnostic setting tampers with logging", activity("Microsoft.Insights/diagnosticSettings/delete", "Success"), "87841", "T1562.008"},
+		{"deleting a policy assignment weakens defenses", activity("Microsoft.Authorization/policyAssignments/delete", "Success"), "87842", "T1562"},
+		{"reading a Key Vault secret is secrets access", activity("Microsoft.KeyVault/vaults/secrets/read", "Success"), "87843", "T1555.006"},
+		{"a resource deletion", activity("Microsoft.Compute/virtualMachines/delete", "Success"), "87844", "T1485"},
+		{"a failed operation", activity("Microsoft.Compute/virtualMachines/write", "Failure"), "87845", ""},
+		{"a started operation is plain activity", activity("Microsoft.Compute/virtualMachines/delete", "Start"), "87811", ""},
+		{"a high-risk sign-in", `{"Type":"SigninLogs","RiskLevelDuringSignIn":"high","ResultType":"0","UserPrincipalName":"u@contoso.example","IPAddress":"203.0.113.9","azure_tag":"azure-log-analytics"}`, "87851", "T1078.004"},
+		{"a failed sign-in", `{"Type":"SigninLogs","RiskLevelDuringSignIn":"none","ResultType":"50126","ResultDescription":"Invalid username or password","UserPrincipalName":"u@contoso.example","IPAddress":"203.0.113.9","azure_tag":"azure-log-analytics"}`, "87853", "T1110"},
+		{"a role granted in Entra ID", `{"activityDisplayName":"Add member to role","result":"success","azure_tag":"azure-ad-graph","azure_aad_tag":"x"}`, "87860", "T1098.003"},
+		{"credentials added to an application", `{"activityDisplayName":"Add service principal credentials","result":"success","azure_tag":"azure-ad-graph"}`, "87861", "T1098.001"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			res := e.Analyze(event.Event{Log: c.row, Format: event.FormatJSON, Location: "Azure"})
+			if res.Alert == nil || res.Alert.Rule.ID != c.rule {
+				got := "none"
+				if res.Rule != nil {
+					got = itoa(res.Rule.ID)
+				}
+				t.Fatalf("rule %s, want %s", got, c.rule)
+			}
+			if c.mitre != "" && (res.Alert.Rule.Mitre == nil || res.Alert.Rule.Mitre.ID[0] != c.mitre) {
+				t.Errorf("mitre %+v, want %s", res.Alert.Rule.Mitre, c.mitre)
+			}
+		})
+	}
 }
