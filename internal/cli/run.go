@@ -18,6 +18,7 @@ import (
 
 	"github.com/threatlockdown/tld/internal/config"
 	"github.com/threatlockdown/tld/internal/event"
+	"github.com/threatlockdown/tld/internal/input/azurelogs"
 	"github.com/threatlockdown/tld/internal/input/logfile"
 	"github.com/threatlockdown/tld/internal/output/alertsjson"
 	"github.com/threatlockdown/tld/internal/pipeline"
@@ -133,15 +134,20 @@ func buildInputs(cfg *config.Config, logger *slog.Logger) ([]pipeline.Input, err
 		}
 		specs = append(specs, logfile.Spec{Location: loc, Format: f, OnlyFutureEvents: lf.OnlyFutureEvents, Source: lf.Pos.String()})
 	}
+	var inputs []pipeline.Input
 	for _, az := range cfg.AzureLogs {
-		if !az.Disabled {
-			logger.Warn("the azure-logs module is not part of this version yet; the block is validated but not run", "at", az.Pos.String())
+		if az.Disabled {
+			continue
 		}
+		collectors, err := azurelogs.Build(az, logger.With("input", "azure-logs"))
+		if err != nil {
+			return nil, fmt.Errorf("azure-logs (%s): %w", az.Pos, err)
+		}
+		inputs = append(inputs, azurelogs.New(az, collectors))
 	}
 	for _, s := range cfg.Unsupported {
 		logger.Debug("section not run by this version", "section", s.Name, "at", s.Pos.String())
 	}
-	var inputs []pipeline.Input
 	if len(specs) > 0 {
 		host, _ := os.Hostname()
 		in, err := logfile.New(specs, logfile.Options{AgentName: host})
