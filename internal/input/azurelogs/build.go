@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"github.com/threatlockdown/tld/internal/checkpoint"
 	"github.com/threatlockdown/tld/internal/config"
@@ -40,7 +39,7 @@ func Build(az config.AzureLogs, logger *slog.Logger) ([]Named, error) {
 		out = append(out, Named{Name: "log_analytics " + api.Pos.String(), Collector: withoutReport{c.Collect}})
 	}
 	for _, api := range az.Graph {
-		cred, hc, err := credential(az, api, logger)
+		cred, hc, err := azauth.ForBlock(az, api, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -62,30 +61,4 @@ func Build(az config.AzureLogs, logger *slog.Logger) ([]Named, error) {
 		out = append(out, Named{Name: "storage " + s.Pos.String(), Collector: c})
 	}
 	return out, nil
-}
-
-// credential reads a <graph> block's credentials (auth file, inline, or
-// the host's identity) the way <log_analytics> does.
-func credential(az config.AzureLogs, api config.AzureAPI, logger *slog.Logger) (*azauth.Credential, *http.Client, error) {
-	o := azauth.Options{
-		TenantDomain: api.TenantDomain, ApplicationID: api.ApplicationID, ApplicationKey: api.ApplicationKey,
-		AuthorityHost: az.AuthorityHost, CAFile: az.CAFile, Logger: logger,
-	}
-	if api.AuthPath != "" {
-		af, _, err := config.ReadAuthFile(api.AuthPath)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: <auth_path> %s: %w", api.Pos, api.AuthPath, err)
-		}
-		o.ApplicationID, o.ApplicationKey = af.ApplicationID, af.ApplicationKey
-	}
-	o.UseAmbient = o.ApplicationKey.IsZero()
-	cred, err := azauth.NewCredential(o)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", api.Pos, err)
-	}
-	hc, err := azauth.NewHTTPClient(az.CAFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", az.Pos, err)
-	}
-	return cred, hc, nil
 }

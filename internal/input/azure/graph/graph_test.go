@@ -140,7 +140,7 @@ func (r *recorder) Emit(_ context.Context, b pipeline.Batch) error {
 func collector(t *testing.T, d *graphDouble, now *time.Time, query string) *Collector {
 	c, err := New(Config{Tenant: "contoso.onmicrosoft.com", Endpoint: d.srv.URL, Credential: fakeCredential{},
 		Requests: []Request{{Tag: "entra-audit", Query: query, TimeOffset: 24 * time.Hour, Pos: "ossec.conf:1"}},
-		Now: func() time.Time { return *now }, BatchSize: 2})
+		Now:      func() time.Time { return *now }, BatchSize: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

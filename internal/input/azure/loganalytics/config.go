@@ -215,25 +215,9 @@ func newRequest(r Request) request {
 // credential and HTTP client. A request's <timeout> bounds its queries;
 // without one the wodle's <timeout> does, capped at MaxTimeout.
 func FromConfig(az config.AzureLogs, api config.AzureAPI, logger *slog.Logger) (Config, error) {
-	o := azauth.Options{
-		TenantDomain: api.TenantDomain, ApplicationID: api.ApplicationID, ApplicationKey: api.ApplicationKey,
-		AuthorityHost: az.AuthorityHost, CAFile: az.CAFile, Logger: logger,
-	}
-	if api.AuthPath != "" {
-		af, _, err := config.ReadAuthFile(api.AuthPath)
-		if err != nil {
-			return Config{}, fmt.Errorf("%s: <auth_path> %s: %w", api.Pos, api.AuthPath, err)
-		}
-		o.ApplicationID, o.ApplicationKey = af.ApplicationID, af.ApplicationKey
-	}
-	o.UseAmbient = o.ApplicationKey.IsZero()
-	cred, err := azauth.NewCredential(o)
+	cred, hc, err := azauth.ForBlock(az, api, logger)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", api.Pos, err)
-	}
-	hc, err := azauth.NewHTTPClient(az.CAFile)
-	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", az.Pos, err)
+		return Config{}, err
 	}
 	cfg := Config{Endpoint: az.LogAnalyticsEndpoint, Credential: cred, HTTPClient: hc}
 	if eps, ok := config.AzureClouds[az.Cloud]; ok {
