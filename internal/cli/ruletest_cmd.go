@@ -140,16 +140,9 @@ func loadTestRuleset(dirs []string, windows bool, io IO) (*ruleset.Set, int) {
 			return nil, 1
 		}
 	}
-	set, err := ruleset.Load(srcs...)
-	if err != nil {
-		if le, ok := err.(*ruleset.LoadError); ok {
-			for _, p := range le.Problems {
-				fmt.Fprintln(io.Err, p.String())
-			}
-			fmt.Fprintf(io.Err, "tld ruleset test: the ruleset has %d error(s); no test was run\n", len(le.Problems.Errors()))
-		} else {
-			fmt.Fprintf(io.Err, "tld ruleset test: load ruleset: %v\n", err)
-		}
+	set := loadRuleset(srcs, "tld ruleset test", io)
+	if set == nil {
+		fmt.Fprintln(io.Err, "tld ruleset test: no test was run")
 		return nil, 1
 	}
 	if n := len(set.Problems); n > 0 {

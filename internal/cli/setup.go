@@ -67,16 +67,8 @@ func setup(_ context.Context, o setupOptions, io IO) (*env, int) {
 		fmt.Fprintf(io.Err, "tld: %v\n", err)
 		return nil, 1
 	}
-	set, err := ruleset.Load(srcs...)
-	if err != nil {
-		if le, ok := err.(*ruleset.LoadError); ok {
-			for _, p := range le.Problems {
-				fmt.Fprintln(io.Err, p.String())
-			}
-			fmt.Fprintf(io.Err, "tld: the ruleset has %d error(s)\n", len(le.Problems.Errors()))
-		} else {
-			fmt.Fprintf(io.Err, "tld: load ruleset: %v\n", err)
-		}
+	set := loadRuleset(srcs, "tld", io)
+	if set == nil {
 		fmt.Fprintln(io.Err, "tld: nothing was started")
 		return nil, 1
 	}
@@ -212,4 +204,22 @@ func listFilesUnder(dir string) ([]ruleset.ListFile, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+// loadRuleset loads srcs, printing every problem with its file and line
+// when the ruleset has errors (then it returns nil).
+func loadRuleset(srcs []ruleset.Source, prog string, io IO) *ruleset.Set {
+	set, err := ruleset.Load(srcs...)
+	if err == nil {
+		return set
+	}
+	if le, ok := err.(*ruleset.LoadError); ok {
+		for _, p := range le.Problems {
+			fmt.Fprintln(io.Err, p.String())
+		}
+		fmt.Fprintf(io.Err, "%s: the ruleset has %d error(s)\n", prog, len(le.Problems.Errors()))
+	} else {
+		fmt.Fprintf(io.Err, "%s: load ruleset: %v\n", prog, err)
+	}
+	return nil
 }

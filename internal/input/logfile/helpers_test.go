@@ -1,9 +1,9 @@
 package logfile
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/threatlockdown/tld/internal/syncbuf"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -175,23 +175,7 @@ func (p *problems) all() []pipeline.Problem {
 	return append([]pipeline.Problem(nil), p.list...)
 }
 
-// logBuf is a concurrency-safe log sink.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuf = syncbuf.Buffer
 
 // harness runs an input the way the pipeline does.
 type harness struct {

@@ -1,14 +1,13 @@
 package azauth
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/threatlockdown/tld/internal/syncbuf"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,23 +27,7 @@ const (
 	laScope   = "https://api.loganalytics.io/.default"
 )
 
-// logBuffer collects log records for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 func (l *logBuffer) count(level string) int {
 	return strings.Count(l.String(), "level="+level)

@@ -1,9 +1,9 @@
 package blob
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"github.com/threatlockdown/tld/internal/syncbuf"
 	"net"
 	"net/http"
 	"os"
@@ -154,20 +154,4 @@ func (a *azurite) stop() {
 	os.RemoveAll(a.dir)
 }
 
-// syncBuffer collects a child's output for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer

@@ -1,11 +1,11 @@
 package loganalytics
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"github.com/threatlockdown/tld/internal/syncbuf"
 	"log/slog"
 	"slices"
 	"strings"
@@ -40,23 +40,7 @@ var heartbeatColumns = []azuretest.Column{
 	{Name: "EventID", Type: "int"}, {Name: "Type", Type: "string"},
 }
 
-// logBuffer collects log records.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer = syncbuf.Buffer
 
 // fixture is a double with one tenant, app and workspace, and a state
 // directory that outlives collectors (a restart keeps it).
