@@ -1,6 +1,7 @@
 package pcre2
 
 import (
+	"errors"
 	"testing"
 )
 
@@ -60,7 +61,8 @@ func BenchmarkMiss(b *testing.B) {
 
 // BenchmarkRulesetPrematches runs every pcre2 <prematch> of the ruleset
 // over the test logs, as analysisd tries the root decoders on each event.
-// One op is one event against all of them.
+// One op is one event against all of them. Time-outs are counted, as
+// analysisd would log them and go on.
 func BenchmarkRulesetPrematches(b *testing.B) {
 	root := rulesetDir(b)
 	var res []*Regex
@@ -75,11 +77,28 @@ func BenchmarkRulesetPrematches(b *testing.B) {
 		res = append(res, re)
 	}
 	logs := rulesetLogs(b, root)
+	timeouts := 0
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		line := logs[i%len(logs)]
 		for _, re := range res {
-			if _, _, _, err := re.Execute(line); err != nil {
+			if _, _, _, err := re.Execute(line); errors.Is(err, ErrTimeout) {
+				timeouts++
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(timeouts)/float64(b.N), "timeouts/op")
+}
+
+// BenchmarkCompileRuleset compiles every pcre2 expression of the ruleset.
+func BenchmarkCompileRuleset(b *testing.B) {
+	patterns := rulesetPatterns(b, rulesetDir(b))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, p := range patterns {
+			if _, err := Compile(p.pattern); err != nil {
 				b.Fatal(err)
 			}
 		}

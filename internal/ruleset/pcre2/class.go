@@ -114,8 +114,10 @@ func (t *translator) classEscape() error {
 		t.out.WriteByte('\\')
 		t.out.WriteByte(c)
 	case 'b':
-		t.out.WriteString(`\u0008`)
-	case 'a', 'e', 'f', 'n', 'r', 't':
+		t.codePoint(0x08)
+	case 'e':
+		t.codePoint(0x1B)
+	case 'a', 'f', 'n', 'r', 't':
 		t.out.WriteByte('\\')
 		t.out.WriteByte(c)
 	case 'x', 'o', '0':
@@ -203,8 +205,8 @@ func (t *translator) writeRanges(ranges []rune, negated bool) {
 }
 
 func (t *translator) classChar(r rune) {
-	if r <= 0xFFFF {
-		fmt.Fprintf(&t.out, `\u%04X`, r)
+	if r <= 0xFFFF || t.re2 {
+		t.codePoint(r)
 		return
 	}
 	t.out.WriteRune(r)

@@ -10,8 +10,28 @@
 // see translate.go for what is rewritten and what is refused.
 //
 // Known differences that remain: case-insensitive classes that list bytes
-// above 127 fold Latin-1 letters, a "(?x)" comment is not parsed by the
-// translator, and PCRE2's match-limit errors are time-outs here.
+// above 127 fold Latin-1 letters, "(?m)^" also matches after a final
+// newline, a "(?x)" comment is not parsed by the translator, and PCRE2's
+// match-limit errors are time-outs here.
+//
+// regexp2 is the reference, but it is slow: a backtracking engine, with
+// the subject converted to runes on every call. Matching is made fast
+// without changing any result (fast.go):
+//
+//   - a prefilter (prefilter.go, literals.go) rejects, with a few byte
+//     searches, subjects that lack a literal every match contains;
+//   - patterns whose Go regexp form means exactly what the .NET one does
+//     (re2.go says construct by construct) run on Go's regexp, and a
+//     deterministic automaton built from the same program (dfa.go) tells
+//     match from no match at one table look-up per byte;
+//   - regexp2 remains for lookarounds, back references and the other
+//     constructs Go lacks, and for the few subjects the Go form cannot
+//     take.
+//
+// Only regexp2 can time out: where it would have, the fast paths give the
+// real answer instead of ErrTimeout. A differential test runs every pcre2
+// expression of Wazuh's ruleset over its test logs and variants of them
+// with and without the fast paths.
 package pcre2
 
 import (
@@ -24,7 +44,8 @@ import (
 	"github.com/dlclark/regexp2"
 )
 
-// DefaultTimeout bounds a single Match or Execute call.
+// DefaultTimeout bounds a single Match or Execute call that runs on
+// regexp2.
 const DefaultTimeout = 100 * time.Millisecond
 
 // ErrTimeout is wrapped by the error a match returns when it ran out of
@@ -38,12 +59,15 @@ type Regex struct {
 	utf     bool
 	groups  int
 	timeout time.Duration
+
+	fastPath // see fast.go
 }
 
 // Option changes how Compile builds a Regex.
 type Option func(*Regex)
 
-// WithTimeout sets the time limit of each match; zero or less means none.
+// WithTimeout sets the time limit of each match run on regexp2; zero or
+// less means none. The other paths are linear and need none.
 func WithTimeout(d time.Duration) Option {
 	return func(r *Regex) { r.timeout = d }
 }
@@ -67,6 +91,7 @@ func Compile(pattern string, opts ...Option) (*Regex, error) {
 		re.MatchTimeout = r.timeout
 	}
 	r.re, r.utf, r.groups = re, tr.utf, tr.groups
+	r.fastPath = newFastPath(tr)
 	return r, nil
 }
 
@@ -82,6 +107,14 @@ func (r *Regex) Timeout() time.Duration { return r.timeout }
 // Match reports whether s matches. On a time-out the error wraps ErrTimeout
 // and the result is false.
 func (r *Regex) Match(s string) (bool, error) {
+	if ok, done := r.matchFast(s); done {
+		return ok, nil
+	}
+	return r.matchSlow(s)
+}
+
+// matchSlow is Match on regexp2 alone.
+func (r *Regex) matchSlow(s string) (bool, error) {
 	buf, ok := r.subject(s)
 	if !ok {
 		return false, nil
@@ -102,6 +135,14 @@ func (r *Regex) Match(s string) (bool, error) {
 // group that took part in the match; a group in between that did not take
 // part is the empty string.
 func (r *Regex) Execute(s string) (captures []string, end int, ok bool, err error) {
+	if captures, end, ok, done := r.executeFast(s); done {
+		return captures, end, ok, nil
+	}
+	return r.executeSlow(s)
+}
+
+// executeSlow is Execute on regexp2 alone.
+func (r *Regex) executeSlow(s string) (captures []string, end int, ok bool, err error) {
 	buf, valid := r.subject(s)
 	if !valid {
 		return nil, 0, false, nil

@@ -47,6 +47,9 @@ func TestExecuteFollowsPCRE2(t *testing.T) {
 		{"(?U) swaps greediness", `(?U)a(.*)b`, "axbxb", true, 3, []string{"x"}},
 		{"(?U) then a lazy mark is greedy", `(?U)a(.*?)b`, "axbxb", true, 5, []string{"xbx"}},
 		{"an escaped underscore is a literal", `a\_b`, "a_b", true, 3, nil},
+		{"an escaped hyphen can start a range", `[\--\/]+`, "a-./b", true, 4, nil},
+		{"an escaped hyphen can end a range", `x[\%-\-]+`, "x%,-y", true, 4, nil},
+		{"an escaped hyphen alone is a hyphen", `^[a\-z]+$`, "a-z", true, 3, nil},
 		{"\\R matches a CRLF", `a\Rb`, "a\r\nb", true, 4, nil},
 		{"(*FAIL) never matches", `a(*FAIL)|b`, "ab", true, 2, nil},
 		{"back references work", `(\w)\1`, "abcc", true, 4, []string{"c"}},
@@ -96,7 +99,8 @@ func TestCompileRejectsWhatRegexp2CannotRun(t *testing.T) {
 }
 
 func TestCatastrophicPatternTimesOut(t *testing.T) {
-	re, err := Compile(`^(a+)+$`, WithTimeout(50*time.Millisecond))
+	// The lookahead keeps the pattern on regexp2.
+	re, err := Compile(`^(?!b)(a+)+$`, WithTimeout(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +109,25 @@ func TestCatastrophicPatternTimesOut(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) || ok {
 		t.Fatalf("Execute = %v, %v; want a time-out", ok, err)
 	}
-	if !strings.Contains(err.Error(), `^(a+)+$`) {
+	if !strings.Contains(err.Error(), `^(?!b)(a+)+$`) {
 		t.Errorf("error %q does not name the pattern", err)
 	}
 	if m, err := re.Match(subject); !errors.Is(err, ErrTimeout) || m {
 		t.Fatalf("Match = %v, %v; want a time-out", m, err)
+	}
+}
+
+func TestRE2PathAnswersWhereRegexp2TimesOut(t *testing.T) {
+	re, err := Compile(`^(a+)+$`, WithTimeout(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := strings.Repeat("a", 40) + "!"
+	if _, _, ok, err := re.Execute(subject); ok || err != nil {
+		t.Fatalf("Execute = %v, %v; want no match and no error", ok, err)
+	}
+	if _, _, _, err := re.executeSlow(subject); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("regexp2 alone: %v; want a time-out", err)
 	}
 }
 

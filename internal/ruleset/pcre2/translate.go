@@ -1,6 +1,7 @@
 package pcre2
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,11 +25,21 @@ import (
 //
 // Constructs .NET cannot express (recursion, subroutine calls, possessive
 // quantifiers, branch reset, \K, backtracking verbs...) are compile errors.
+//
+// The same walk also writes the pattern in the syntax of Go's regexp
+// package (see re2.go): goPattern, exact when goApprox is empty, else a
+// pattern matching at least what the PCRE2 one matches (lookarounds
+// dropped, back references as ".*"...), which is still good enough to
+// derive the literals a match must contain. goPattern is empty when not
+// even that holds.
 type translation struct {
-	pattern string
-	utf     bool
-	ucp     bool
-	groups  int
+	pattern   string
+	goPattern string
+	goApprox  string // why goPattern only approximates the pattern
+	dollar    bool   // goPattern has a $ or \Z, written as \z or $
+	utf       bool
+	ucp       bool
+	groups    int
 }
 
 // runeMax is the largest subject rune: a byte, or any code point in UTF mode.
@@ -42,7 +53,7 @@ func (t *translator) runeMax() rune {
 type translator struct {
 	src    string
 	i      int
-	out    strings.Builder
+	out    bytes.Buffer
 	utf    bool
 	ucp    bool
 	groups int            // groups opened so far
@@ -52,11 +63,45 @@ type translator struct {
 	// ungreedy is PCRE2's U flag, which .NET lacks: it swaps the meaning
 	// of "?" after a quantifier. scopes saves it at each open group.
 	ungreedy bool
-	scopes   []bool
+	scopes   []scope
+
+	// re2 asks for Go regexp syntax instead of .NET's. approx then records
+	// the first construct written as a wider one, broken the first one
+	// that cannot be written at all, caseless whether an "i" flag occurs.
+	re2      bool
+	approx   string
+	broken   string
+	caseless bool
+	dollar   bool // a $ or \Z was written
+}
+
+// scope is what a ")" must restore and write.
+type scope struct {
+	ungreedy bool
+	// cut, when not -1, is the output length to truncate to: the group
+	// was a lookaround the Go form leaves out.
+	cut int
+	// closer replaces ")" when not empty.
+	closer string
 }
 
 func translate(pattern string) (translation, error) {
-	t := &translator{src: pattern, names: map[string]int{}}
+	tr, err := translateTo(pattern, false)
+	if err != nil {
+		return translation{}, err
+	}
+	// The Go walk accepts whatever the .NET one does.
+	gt, err := translateTo(pattern, true)
+	if err != nil {
+		return translation{}, err
+	}
+	tr.goPattern, tr.goApprox, tr.dollar = gt.goPattern, gt.goApprox, gt.dollar
+	return tr, nil
+}
+
+// translateTo rewrites pattern for regexp2 or, with re2, for Go.
+func translateTo(pattern string, re2 bool) (translation, error) {
+	t := &translator{src: pattern, names: map[string]int{}, re2: re2}
 	if err := t.startVerbs(); err != nil {
 		return translation{}, err
 	}
@@ -75,7 +120,44 @@ func translate(pattern string) (translation, error) {
 	if err := t.body(); err != nil {
 		return translation{}, err
 	}
-	return translation{pattern: t.out.String(), utf: t.utf, ucp: t.ucp, groups: t.groups}, nil
+	tr := translation{utf: t.utf, ucp: t.ucp, groups: t.groups}
+	if !re2 {
+		tr.pattern = t.out.String()
+		return tr, nil
+	}
+	switch {
+	case t.ucp:
+		// \d, \w, \b... are Unicode-aware in .NET, ASCII in Go.
+		t.broken = "(*UCP)"
+	case t.utf && t.caseless:
+		// .NET folds subject characters with Unicode's lower-case mapping
+		// (U+0130 and U+212A become ASCII letters), Go with its folding
+		// orbits: not even the literals are safe to derive.
+		t.broken = "(*UTF) with case-insensitive matching"
+	}
+	if t.broken != "" {
+		tr.goApprox = t.broken
+		return tr, nil
+	}
+	tr.goPattern, tr.goApprox, tr.dollar = t.out.String(), t.approx, t.dollar
+	return tr, nil
+}
+
+// approximate notes that the Go form is only a wider pattern, because of
+// what (the first reason is kept).
+func (t *translator) approximate(what string) {
+	if t.approx == "" {
+		t.approx = what
+	}
+}
+
+// codePoint writes r as an escape both dialects read in and out of classes.
+func (t *translator) codePoint(r rune) {
+	if t.re2 {
+		fmt.Fprintf(&t.out, `\x{%X}`, r)
+		return
+	}
+	fmt.Fprintf(&t.out, `\u%04X`, r)
 }
 
 // startVerbs consumes the option-setting verbs PCRE2 accepts at the very
@@ -129,15 +211,25 @@ func (t *translator) body() error {
 				return err
 			}
 		case ')':
+			closer := ")"
 			if n := len(t.scopes); n > 0 {
-				t.ungreedy = t.scopes[n-1]
+				sc := t.scopes[n-1]
+				t.ungreedy = sc.ungreedy
 				t.scopes = t.scopes[:n-1]
+				switch {
+				case sc.cut >= 0:
+					// An empty group keeps a quantifier after it valid.
+					t.out.Truncate(sc.cut)
+					closer = "(?:)"
+				case sc.closer != "":
+					closer = sc.closer
+				}
 			}
-			t.out.WriteByte(c)
+			t.out.WriteString(closer)
 			t.i++
 		case '{':
 			if n := quantifierLen(t.src[t.i:]); n > 0 {
-				t.out.WriteString(t.src[t.i : t.i+n])
+				t.quantifier(t.src[t.i : t.i+n])
 				t.i += n
 				if err := t.quantifierSuffix(); err != nil {
 					return err
@@ -147,6 +239,7 @@ func (t *translator) body() error {
 				t.i++
 			}
 		case '.', '^', '$', '|':
+			t.dollar = t.dollar || c == '$'
 			t.out.WriteByte(c)
 			t.i++
 		default:
@@ -178,7 +271,38 @@ func (t *translator) quantifierSuffix() error {
 }
 
 // open records that a group starts, saving the flags it may change.
-func (t *translator) open() { t.scopes = append(t.scopes, t.ungreedy) }
+func (t *translator) open() { t.openAs(-1, "") }
+
+// openAs records a group start with what its ")" must do (see scope).
+func (t *translator) openAs(cut int, closer string) {
+	t.scopes = append(t.scopes, scope{ungreedy: t.ungreedy, cut: cut, closer: closer})
+}
+
+// quantifier writes a {n}, {n,} or {n,m} quantifier. Go reads a count
+// with a leading zero as literal text, so its form drops those zeros.
+func (t *translator) quantifier(q string) {
+	if !t.re2 {
+		t.out.WriteString(q)
+		return
+	}
+	lo, hi, comma := strings.Cut(q[1:len(q)-1], ",")
+	t.out.WriteByte('{')
+	t.out.WriteString(trimZeros(lo))
+	if comma {
+		t.out.WriteByte(',')
+		if hi != "" {
+			t.out.WriteString(trimZeros(hi))
+		}
+	}
+	t.out.WriteByte('}')
+}
+
+func trimZeros(digits string) string {
+	if d := strings.TrimLeft(digits, "0"); d != "" {
+		return d
+	}
+	return "0"
+}
 
 // quantifierLen returns the length of a {n}, {n,} or {n,m} quantifier at
 // the start of s, or 0 when the brace is a literal.
@@ -228,14 +352,20 @@ func (t *translator) emitLiteral(r rune, inClass bool) {
 	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == ' ':
 		t.out.WriteRune(r)
 	case r < 0x20 || r == 0x7f:
-		fmt.Fprintf(&t.out, `\u%04X`, r)
+		t.codePoint(r)
+	case r == '-' && inClass:
+		// regexp2 reads "\-" in a class as a hyphen that can neither
+		// start nor end a range: [\--\/] would lose its range.
+		t.codePoint(r)
 	case r < 0x80:
 		t.out.WriteByte('\\')
 		t.out.WriteRune(r)
 	case !t.utf && !inClass:
-		fmt.Fprintf(&t.out, `(?-i:\u%04X)`, r)
+		t.out.WriteString(`(?-i:`)
+		t.codePoint(r)
+		t.out.WriteByte(')')
 	case r <= 0xFFFF:
-		fmt.Fprintf(&t.out, `\u%04X`, r)
+		t.codePoint(r)
 	default:
 		t.out.WriteRune(r)
 	}
@@ -256,7 +386,7 @@ func (t *translator) escape() error {
 			return nil
 		}
 	} else if strings.IndexByte("dDwWsS", c) >= 0 {
-		t.out.WriteByte('\\')
+		t.out.WriteByte('\\') // with UCP, which has no Go form
 		t.out.WriteByte(c)
 		return nil
 	}
@@ -281,7 +411,8 @@ func (t *translator) escape() error {
 		}
 		t.out.WriteString(`[^\n]`)
 	case 'b', 'B':
-		if t.ucp {
+		if t.ucp || t.re2 {
+			// Go's \b is on ASCII word characters, as PCRE2's without UCP.
 			t.out.WriteByte('\\')
 			t.out.WriteByte(c)
 			break
@@ -293,7 +424,27 @@ func (t *translator) escape() error {
 		} else {
 			t.out.WriteString(`(?:(?<=` + w + `)(?=` + w + `)|(?<!` + w + `)(?!` + w + `))`)
 		}
-	case 'A', 'z', 'Z', 'G', 'a', 'e', 'f', 'n', 'r', 't':
+	case 'G':
+		if t.re2 {
+			// At the start of the only match attempt \G is \A; Go
+			// lacks it, so it is left out of a wider pattern.
+			t.approximate(`\G`)
+			t.out.WriteString(`(?:)`)
+			break
+		}
+		t.out.WriteString(`\G`)
+	case 'Z':
+		if t.re2 {
+			// Go has no \Z. It is \z where the RE2 path runs: on
+			// subjects that do not end with a newline.
+			t.dollar = true
+			t.out.WriteString(`\z`)
+			break
+		}
+		t.out.WriteString(`\Z`)
+	case 'e':
+		t.codePoint(0x1B) // Go has no \e
+	case 'A', 'z', 'a', 'f', 'n', 'r', 't':
 		t.out.WriteByte('\\')
 		t.out.WriteByte(c)
 	case 'c':
@@ -316,7 +467,11 @@ func (t *translator) escape() error {
 		}
 		t.emitLiteral(r, false)
 	case 'p', 'P':
-		// Unicode properties: .NET spells the common ones the same way.
+		// Unicode properties: .NET spells the common ones the same way,
+		// Go not always; their sets may differ too.
+		if t.re2 && t.broken == "" {
+			t.broken = fmt.Sprintf(`\%c`, c)
+		}
 		t.out.WriteByte('\\')
 		t.out.WriteByte(c)
 		if t.i < len(t.src) && t.src[t.i] == '{' {
@@ -459,7 +614,7 @@ func (t *translator) numericEscape(inClass bool) error {
 	n, _ := strconv.Atoi(t.src[t.i:j])
 	if !inClass && (n < 10 || n <= t.total || !t.emit) {
 		t.i = j
-		fmt.Fprintf(&t.out, `\k<%d>`, n)
+		t.backrefTo(n)
 		return nil
 	}
 	k := t.i
@@ -476,203 +631,4 @@ func (t *translator) numericEscape(inClass bool) error {
 	}
 	t.emitLiteral(rune(v), inClass)
 	return nil
-}
-
-// backref rewrites \g and \k references to PCRE2's group numbers.
-func (t *translator) backref(kind byte, at int) error {
-	rest := t.src[t.i:]
-	var ref string
-	switch {
-	case kind == 'k' && len(rest) > 0 && (rest[0] == '<' || rest[0] == '\'' || rest[0] == '{'):
-		closer := map[byte]byte{'<': '>', '\'': '\'', '{': '}'}[rest[0]]
-		end := strings.IndexByte(rest[1:], closer)
-		if end < 0 {
-			return fmt.Errorf(`unterminated \k reference at offset %d`, at)
-		}
-		ref = rest[1 : end+1]
-		t.i += end + 2
-	case kind == 'g' && len(rest) > 0 && rest[0] == '{':
-		end := strings.IndexByte(rest, '}')
-		if end < 0 {
-			return fmt.Errorf(`unterminated \g reference at offset %d`, at)
-		}
-		ref = rest[1:end]
-		t.i += end + 1
-	case kind == 'g' && len(rest) > 0 && (rest[0] == '-' || rest[0] == '+' || rest[0] >= '0' && rest[0] <= '9'):
-		j := 1
-		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-			j++
-		}
-		ref = rest[:j]
-		t.i += j
-	case kind == 'g':
-		return fmt.Errorf(`subroutine call \g at offset %d is not supported`, at)
-	default:
-		return fmt.Errorf(`bad \k reference at offset %d`, at)
-	}
-	n, err := t.resolve(ref)
-	if err != nil {
-		return fmt.Errorf("reference at offset %d: %w", at, err)
-	}
-	fmt.Fprintf(&t.out, `\k<%d>`, n)
-	return nil
-}
-
-// resolve turns a group reference (number, relative number or name) into
-// an absolute group number.
-func (t *translator) resolve(ref string) (int, error) {
-	if n, err := strconv.Atoi(ref); err == nil {
-		switch {
-		case strings.HasPrefix(ref, "-"):
-			n = t.groups + 1 + n
-		case strings.HasPrefix(ref, "+"):
-			n = t.groups + n
-		}
-		if n <= 0 {
-			return 0, fmt.Errorf("group %q does not exist", ref)
-		}
-		return n, nil
-	}
-	if n, ok := t.names[ref]; ok {
-		return n, nil
-	}
-	if !t.emit {
-		return 1, nil // numbering pass: names may be defined further on
-	}
-	return 0, fmt.Errorf("no group named %q", ref)
-}
-
-// group translates what follows "(".
-func (t *translator) group() error {
-	at := t.i
-	rest := t.src[t.i:]
-	switch {
-	case strings.HasPrefix(rest, "(*"):
-		end := strings.IndexByte(rest, ')')
-		if end < 0 {
-			return fmt.Errorf("unterminated (* at offset %d", at)
-		}
-		switch verb := rest[2:end]; verb {
-		case "FAIL", "F":
-			t.out.WriteString("(?!)")
-			t.i += end + 1
-			return nil
-		default:
-			return fmt.Errorf("(*%s) at offset %d is not supported", verb, at)
-		}
-	case !strings.HasPrefix(rest, "(?"):
-		t.groups++
-		t.open()
-		t.out.WriteByte('(')
-		t.i++
-		return nil
-	}
-	rest = rest[2:]
-	switch {
-	case strings.HasPrefix(rest, "#"):
-		end := strings.IndexByte(rest, ')')
-		if end < 0 {
-			return fmt.Errorf("unterminated comment at offset %d", at)
-		}
-		t.i += 2 + end + 1
-	case strings.HasPrefix(rest, ":"), strings.HasPrefix(rest, "="), strings.HasPrefix(rest, "!"),
-		strings.HasPrefix(rest, "<="), strings.HasPrefix(rest, "<!"), strings.HasPrefix(rest, ">"):
-		n := 3
-		if rest[0] == '<' {
-			n = 4
-		}
-		t.open()
-		t.out.WriteString(t.src[t.i : t.i+n])
-		t.i += n
-	case strings.HasPrefix(rest, "<"), strings.HasPrefix(rest, "'"), strings.HasPrefix(rest, "P<"):
-		skip := 1
-		if rest[0] == 'P' {
-			skip = 2
-		}
-		closer := byte('>')
-		if rest[0] == '\'' {
-			closer = '\''
-		}
-		end := strings.IndexByte(rest[skip:], closer)
-		if end < 0 {
-			return fmt.Errorf("unterminated group name at offset %d", at)
-		}
-		name := rest[skip : skip+end]
-		t.groups++
-		if _, dup := t.names[name]; dup && !t.emit {
-			return fmt.Errorf("duplicate group name %q", name)
-		}
-		t.names[name] = t.groups
-		t.open()
-		t.out.WriteByte('(')
-		t.i += 2 + skip + end + 1
-	case strings.HasPrefix(rest, "P="):
-		end := strings.IndexByte(rest, ')')
-		if end < 0 {
-			return fmt.Errorf("unterminated (?P= at offset %d", at)
-		}
-		n, err := t.resolve(rest[2:end])
-		if err != nil {
-			return fmt.Errorf("reference at offset %d: %w", at, err)
-		}
-		fmt.Fprintf(&t.out, `\k<%d>`, n)
-		t.i += 2 + end + 1
-	case strings.HasPrefix(rest, "("):
-		// Conditional: only a group-number condition has the same syntax.
-		end := strings.IndexByte(rest, ')')
-		if _, err := strconv.Atoi(rest[1:max(end, 1)]); end < 0 || err != nil {
-			return fmt.Errorf("conditional group at offset %d is not supported", at)
-		}
-		t.open()
-		t.out.WriteString(t.src[t.i : t.i+2+end+1])
-		t.i += 2 + end + 1
-	default:
-		return t.flags(rest, at)
-	}
-	return nil
-}
-
-// flags handles (?imsxU-imsxU) and (?imsxU-imsxU:...). Anything else
-// after "(?" is recursion, a subroutine call, branch reset or a callout,
-// which regexp2 cannot run.
-func (t *translator) flags(rest string, at int) error {
-	j := 0
-	for j < len(rest) && strings.IndexByte("imsxU-", rest[j]) >= 0 {
-		j++
-	}
-	if j == 0 || j >= len(rest) || (rest[j] != ')' && rest[j] != ':') {
-		return fmt.Errorf("group syntax (?%s at offset %d is not supported", firstN(rest, 4), at)
-	}
-	if rest[j] == ':' {
-		t.open()
-	}
-	var kept strings.Builder
-	on := true
-	for _, f := range rest[:j] {
-		switch f {
-		case '-':
-			on = false
-			kept.WriteRune(f)
-		case 'U':
-			t.ungreedy = on
-		default:
-			kept.WriteRune(f)
-		}
-	}
-	flags := strings.TrimSuffix(kept.String(), "-")
-	switch {
-	case flags != "":
-		t.out.WriteString("(?" + flags + string(rest[j]))
-	case rest[j] == ':':
-		t.out.WriteString("(?:")
-	}
-	t.i += 2 + j + 1
-	return nil
-}
-
-func firstN(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
