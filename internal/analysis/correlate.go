@@ -43,12 +43,17 @@ func (p *pastEvent) freeze(names []string) {
 	if p.d == nil {
 		return
 	}
+	// Copies: the strings may be slices of a large buffer (an input's read
+	// block) that a remembered event must not keep alive.
 	p.values = make(map[string]string, len(names))
 	for _, n := range names {
 		if v, ok := p.live(n); ok {
-			p.values[n] = v
+			p.values[n] = strings.Clone(v)
 		}
 	}
+	p.fullLog = strings.Clone(p.fullLog)
+	p.location = strings.Clone(p.location)
+	p.agent = strings.Clone(p.agent)
 	p.d = nil
 }
 
