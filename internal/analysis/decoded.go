@@ -33,11 +33,17 @@ type Decoded struct {
 	dynamic   []alert.Field
 	// index maps lower-cased dynamic field names to their first position;
 	// built on first need once there are enough fields to pay for it.
-	index map[string]int32
+	index   map[string]int32
+	lookups int
 }
 
-// indexFrom is the number of dynamic fields from which lookups use index.
-const indexFrom = 12
+// indexFrom is the number of dynamic fields from which lookups may use
+// index; indexAfter is how many lookups an event takes before the index is
+// worth building (most events meet only a few rules that name fields).
+const (
+	indexFrom  = 12
+	indexAfter = 8
+)
 
 // SetStatic stores a static field.
 func (d *Decoded) SetStatic(f ruleset.StaticField, v string) {
@@ -63,7 +69,8 @@ func (d *Decoded) AddDynamic(key, value string, raw bool) {
 // Dynamic returns a dynamic field by name, ignoring case as analysisd's
 // FindField does. The first field with that name wins.
 func (d *Decoded) Dynamic(name string) (string, bool) {
-	if len(d.dynamic) < indexFrom {
+	if d.index == nil && (len(d.dynamic) < indexFrom || d.lookups < indexAfter) {
+		d.lookups++
 		for i := range d.dynamic {
 			if strings.EqualFold(d.dynamic[i].Key, name) {
 				return d.dynamic[i].Value, true
@@ -76,8 +83,14 @@ func (d *Decoded) Dynamic(name string) (string, bool) {
 
 // dynamicLower is Dynamic for a name already in lower case.
 func (d *Decoded) dynamicLower(lower string) (string, bool) {
-	if len(d.dynamic) < indexFrom {
-		return d.Dynamic(lower)
+	if d.index == nil && (len(d.dynamic) < indexFrom || d.lookups < indexAfter) {
+		d.lookups++
+		for i := range d.dynamic {
+			if strings.EqualFold(d.dynamic[i].Key, lower) {
+				return d.dynamic[i].Value, true
+			}
+		}
+		return "", false
 	}
 	if d.index == nil {
 		d.index = make(map[string]int32, len(d.dynamic))
