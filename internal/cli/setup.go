@@ -127,11 +127,19 @@ func rulesetSources(cfg *config.Config, dirs []string) ([]ruleset.Source, error)
 	}
 	rs := cfg.Ruleset
 	var out []ruleset.Source
-	// The built-in ruleset always loads first, whatever <ruleset> names:
-	// users' rules build on it (if_sid 87801…); <rule_exclude> and
-	// <decoder_exclude> can leave out its files.
+	// The built-in ruleset loads first, whatever <ruleset> names: users'
+	// rules build on it (if_sid 87801…); <rule_exclude> and
+	// <decoder_exclude> can leave out its files. Only when the stock
+	// directories name a Wazuh installation's ruleset on disk is that one
+	// read instead, so an existing Wazuh setup gives Wazuh's results.
 	{
 		b := builtinSource()
+		if rs.WazuhDecoders {
+			b.DecoderDirs = nil
+		}
+		if rs.WazuhRules {
+			b.RuleDirs = nil
+		}
 		for _, f := range rs.DecoderExclude {
 			b.DecoderExclude = append(b.DecoderExclude, f.Value)
 		}

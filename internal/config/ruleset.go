@@ -26,6 +26,12 @@ type Ruleset struct {
 	// BuiltinDecoders and BuiltinRules load tld's built-in ruleset.
 	BuiltinDecoders bool
 	BuiltinRules    bool
+	// WazuhDecoders and WazuhRules are set when the stock directories
+	// name a Wazuh installation's ruleset that exists on disk: it is read
+	// from there (it is in DecoderDirs / RuleDirs) instead of tld's
+	// built-in files of that kind.
+	WazuhDecoders bool
+	WazuhRules    bool
 	// DecoderDirs and RuleDirs are read in order; each file matching the
 	// directory's pattern is loaded, in file-name order.
 	DecoderDirs []RulesetDir
@@ -122,7 +128,16 @@ func (d *decoder) ruleset(n *xmlw.Node) {
 			} else {
 				st.decoderDirsNamed = true
 			}
-			if filepath.ToSlash(filepath.Clean(v)) == stock {
+			if filepath.ToSlash(filepath.Clean(v)) == stock && isDir(d.cfg.resolve(v)) {
+				// A Wazuh installation's own ruleset is on disk: it is read
+				// as is, in place of ThreatLockDown's built-in ones of
+				// that kind, so an existing setup gives Wazuh's results.
+				if ch.Name == "rule_dir" {
+					rs.WazuhRules = true
+				} else {
+					rs.WazuhDecoders = true
+				}
+			} else if filepath.ToSlash(filepath.Clean(v)) == stock {
 				what := "decoders"
 				if ch.Name == "rule_dir" {
 					st.stockRules = true
@@ -222,4 +237,9 @@ func (d *decoder) finishRuleset() {
 	}
 	rs.BuiltinDecoders = st.stockDecoders || !st.decoderDirsNamed
 	rs.BuiltinRules = st.stockRules || !st.ruleDirsNamed
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }
