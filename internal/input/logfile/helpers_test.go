@@ -3,6 +3,7 @@ package logfile
 import (
 	"context"
 	"errors"
+	"github.com/threatlockdown/tld/internal/pipeline/pipelinetest"
 	"github.com/threatlockdown/tld/internal/syncbuf"
 	"log/slog"
 	"os"
@@ -39,28 +40,11 @@ type fakeEmitter struct {
 	maxUnacked int
 	changed    chan struct{}
 
-	acks chan func()
-	done chan struct{}
+	pump *pipelinetest.AckPump
 }
 
 func newEmitter(t testing.TB, policy ackPolicy) *fakeEmitter {
-	e := &fakeEmitter{
-		policy:  policy,
-		changed: make(chan struct{}, 1),
-		acks:    make(chan func(), 1024),
-		done:    make(chan struct{}),
-	}
-	go func() {
-		defer close(e.done)
-		for f := range e.acks {
-			f()
-		}
-	}()
-	t.Cleanup(func() {
-		close(e.acks)
-		<-e.done
-	})
-	return e
+	return &fakeEmitter{policy: policy, changed: make(chan struct{}, 1), pump: pipelinetest.NewAckPump(t)}
 }
 
 func (e *fakeEmitter) Emit(ctx context.Context, b pipeline.Batch) error {
@@ -80,7 +64,7 @@ func (e *fakeEmitter) Emit(ctx context.Context, b pipeline.Batch) error {
 	e.mu.Unlock()
 	e.signal()
 	if !hold {
-		e.acks <- func() { e.ack(b, err) }
+		e.pump.Queue(func() { e.ack(b, err) })
 	}
 	return nil
 }
@@ -109,7 +93,7 @@ func (e *fakeEmitter) release(err error) {
 	e.held = nil
 	e.mu.Unlock()
 	for _, b := range held {
-		e.acks <- func() { e.ack(b, err) }
+		e.pump.Queue(func() { e.ack(b, err) })
 	}
 }
 

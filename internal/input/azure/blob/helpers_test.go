@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/threatlockdown/tld/internal/pipeline/pipelinetest"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -38,23 +39,11 @@ type emitter struct {
 	acked   [][]event.Event // events of the batches acknowledged
 	emitted chan int        // batch numbers, as they are emitted
 
-	acks chan func()
-	done chan struct{}
+	pump *pipelinetest.AckPump
 }
 
 func newEmitter(t *testing.T, hold func(n int) bool) *emitter {
-	e := &emitter{hold: hold, emitted: make(chan int, 1024), acks: make(chan func(), 1024), done: make(chan struct{})}
-	go func() {
-		defer close(e.done)
-		for f := range e.acks {
-			f()
-		}
-	}()
-	t.Cleanup(func() {
-		close(e.acks)
-		<-e.done
-	})
-	return e
+	return &emitter{hold: hold, emitted: make(chan int, 1024), pump: pipelinetest.NewAckPump(t)}
 }
 
 func (e *emitter) Emit(ctx context.Context, b pipeline.Batch) error {
@@ -69,12 +58,12 @@ func (e *emitter) Emit(ctx context.Context, b pipeline.Batch) error {
 	if e.hold != nil && e.hold(n) {
 		return nil
 	}
-	e.acks <- func() {
+	e.pump.Queue(func() {
 		e.mu.Lock()
 		e.acked = append(e.acked, b.Events)
 		e.mu.Unlock()
 		b.Ack(nil)
-	}
+	})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"github.com/threatlockdown/tld/internal/pipeline/pipelinetest"
 	"github.com/threatlockdown/tld/internal/syncbuf"
 	"log/slog"
 	"slices"
@@ -133,24 +134,12 @@ type testEmitter struct {
 	events  []event.Event
 	acked   map[string]bool
 
-	acks chan func()
-	done chan struct{}
+	pump *pipelinetest.AckPump
 }
 
 func newEmitter(t *testing.T, keep bool) *testEmitter {
-	e := &testEmitter{keep: keep, hold: func(int) bool { return false }, acked: map[string]bool{},
-		acks: make(chan func(), 4096), done: make(chan struct{})}
-	go func() {
-		defer close(e.done)
-		for f := range e.acks {
-			f()
-		}
-	}()
-	t.Cleanup(func() {
-		close(e.acks)
-		<-e.done
-	})
-	return e
+	return &testEmitter{keep: keep, hold: func(int) bool { return false }, acked: map[string]bool{},
+		pump: pipelinetest.NewAckPump(t)}
 }
 
 func (e *testEmitter) Emit(ctx context.Context, b pipeline.Batch) error {
@@ -171,7 +160,7 @@ func (e *testEmitter) Emit(ctx context.Context, b pipeline.Batch) error {
 	hold := e.hold(n)
 	e.mu.Unlock()
 	if !hold {
-		e.acks <- func() {
+		e.pump.Queue(func() {
 			b.Ack(nil)
 			if e.keep {
 				e.mu.Lock()
@@ -180,7 +169,7 @@ func (e *testEmitter) Emit(ctx context.Context, b pipeline.Batch) error {
 				}
 				e.mu.Unlock()
 			}
-		}
+		})
 	}
 	return nil
 }
