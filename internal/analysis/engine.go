@@ -166,8 +166,15 @@ func (e *Engine) AnalyzeTrace(ev event.Event) Result {
 }
 
 func (e *Engine) analyze(ev event.Event, tr *Trace) Result {
-	e.stats.events.Add(1)
-	now := e.opts.Now()
+	return e.evaluate(e.Decode(ev), tr)
+}
+
+// Decode runs pre-decoding and decoding: the part of analysis that keeps
+// no state, which callers may run in parallel and in any order. Evaluate
+// finishes the analysis; calls to it must follow event order for
+// correlation rules to give the same answers however many goroutines
+// decode.
+func (e *Engine) Decode(ev event.Event) *Decoded {
 	d := &Decoded{Event: ev, FullLog: ev.Log}
 	if ev.Format == event.FormatJSON {
 		d.Log = ev.Log
@@ -179,7 +186,17 @@ func (e *Engine) analyze(ev event.Event, tr *Trace) Result {
 		}
 	}
 	e.decode(d)
+	return d
+}
 
+// Evaluate runs the rule tree on a decoded event (see Decode).
+func (e *Engine) Evaluate(d *Decoded) Result {
+	return e.evaluate(d, nil)
+}
+
+func (e *Engine) evaluate(d *Decoded, tr *Trace) Result {
+	e.stats.events.Add(1)
+	now := e.opts.Now()
 	dtype := "syslog"
 	if d.Decoder != nil && d.Decoder.Type != "" {
 		dtype = d.Decoder.Type

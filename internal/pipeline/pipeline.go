@@ -45,10 +45,11 @@ type Pipeline struct {
 }
 
 type job struct {
-	seq   uint64
-	input string
-	batch Batch
-	recs  Records
+	seq     uint64
+	input   string
+	batch   Batch
+	decoded []*analysis.Decoded
+	recs    Records
 }
 
 // New builds a pipeline; Run starts it.
@@ -170,20 +171,33 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return errors.Join(append(errs, err)...)
 }
 
+// work decodes batches in parallel: decoding keeps no state. The rule tree,
+// whose correlation rules remember earlier events, runs in the writer, in
+// emission order, so that any number of workers gives the answers of one.
 func (p *Pipeline) work() {
 	for j := range p.queue {
 		eng := p.engine.Load()
-		for _, ev := range j.batch.Events {
-			res := eng.Analyze(ev)
-			if res.Alert != nil {
-				j.recs.Alerts = append(j.recs.Alerts, res.Alert)
-			}
-			if p.archive {
-				j.recs.Archives = append(j.recs.Archives, eng.Archive(res))
-			}
+		j.decoded = make([]*analysis.Decoded, len(j.batch.Events))
+		for i, ev := range j.batch.Events {
+			j.decoded[i] = eng.Decode(ev)
 		}
 		p.done <- j
 	}
+}
+
+// evaluate runs the rule tree over a decoded batch, in order.
+func (p *Pipeline) evaluate(j *job) {
+	eng := p.engine.Load()
+	for _, d := range j.decoded {
+		res := eng.Evaluate(d)
+		if res.Alert != nil {
+			j.recs.Alerts = append(j.recs.Alerts, res.Alert)
+		}
+		if p.archive {
+			j.recs.Archives = append(j.recs.Archives, eng.Archive(res))
+		}
+	}
+	j.decoded = nil
 }
 
 // write puts finished batches back into emission order, writes them to
@@ -221,6 +235,9 @@ func (p *Pipeline) write() error {
 		if len(ready) == 0 {
 			continue
 		}
+		for _, r := range ready {
+			p.evaluate(r)
+		}
 		err := p.deliver(ctx, ready)
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -237,6 +254,7 @@ func (p *Pipeline) write() error {
 	// so none can be missing once the workers are done. Should one be, the
 	// batches behind it were not written: their inputs must read them again.
 	for _, j := range pending {
+		p.evaluate(j)
 		err := fmt.Errorf("pipeline: batch %d was not written (a batch before it never arrived)", j.seq)
 		p.logger.Error("internal error", "err", err)
 		if j.batch.Ack != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -169,3 +170,75 @@ func TestSeveralInputsShareThePipeline(t *testing.T) {
 		t.Errorf("events %v, %d written", s.Events, len(out.durable))
 	}
 }
+
+const correlatingRules = `<group name="t,">
+  <rule id="100001" level="5">
+    <decoded_as>json</decoded_as>
+    <field name="n">\d</field>
+    <description>n=$(n)</description>
+  </rule>
+  <rule id="100002" level="9" frequency="3" timeframe="600">
+    <if_matched_sid>100001</if_matched_sid>
+    <same_source_ip />
+    <description>three from $(srcip)</description>
+  </rule>
+</group>`
+
+// TestWorkersGiveTheAnswersOfOne runs correlation rules over the same
+// events with one and with four workers: the alerts must be identical.
+func TestWorkersGiveTheAnswersOfOne(t *testing.T) {
+	run := func(workers int) []string {
+		fs := fstest.MapFS{"d/d.xml": {Data: []byte(decoders)}, "r/r.xml": {Data: []byte(correlatingRules)}}
+		set, err := ruleset.Load(ruleset.Source{Name: "t", FS: fs, DecoderDirs: []string{"d"}, RuleDirs: []string{"r"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng, _ := analysis.New(set, analysis.Options{LogAlertLevel: 3, Manager: "m"})
+		var bs [][]string
+		for i := 0; i < 60; i++ {
+			var b []string
+			for j := 0; j < 7; j++ {
+				b = append(b, fmt.Sprintf(`{"n":"%d","srcip":"10.0.0.%d"}`, j, (i*7+j)%5))
+			}
+			bs = append(bs, b)
+		}
+		in := &sliceInput{name: "a", batches: bs}
+		out := &recordAlerts{}
+		p := pipeline.New(eng, []pipeline.Input{in}, []pipeline.Output{out}, pipeline.Options{Workers: workers, Once: true, StateDir: t.TempDir()})
+		if err := p.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return out.lines
+	}
+	one, four := run(1), run(4)
+	if len(one) != 420 {
+		t.Fatalf("%d alerts, want one per event", len(one))
+	}
+	fired := 0
+	for i := range one {
+		if one[i] != four[i] {
+			t.Fatalf("alert %d: one worker %s, four workers %s", i, one[i], four[i])
+		}
+		if strings.HasSuffix(one[i], "100002") {
+			fired++
+		}
+	}
+	if fired == 0 {
+		t.Fatal("the correlation rule never fired: the test proves nothing")
+	}
+}
+
+// recordAlerts keeps "event id rule id" per alert.
+type recordAlerts struct {
+	lines []string
+}
+
+func (o *recordAlerts) Name() string { return "record" }
+func (o *recordAlerts) Write(_ context.Context, r pipeline.Records) error {
+	for _, a := range r.Alerts {
+		o.lines = append(o.lines, a.ID+" "+a.Rule.ID)
+	}
+	return nil
+}
+func (o *recordAlerts) Flush(context.Context) error { return nil }
+func (o *recordAlerts) Close() error                { return nil }
