@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 
 	"github.com/threatlockdown/tld/internal/checkpoint"
@@ -139,98 +138,19 @@ func (r *run) waitAcks(ctx context.Context) error {
 	return nil
 }
 
-// committer saves checkpoints off the ack path: an ack only records the
-// newest state of its file, and the committer writes the newest state of
-// each file, so a burst of acks costs one write per file, not one per batch.
-type committer struct {
-	store *checkpoint.Store
-	log   *slog.Logger
-
-	mu      sync.Mutex
-	pending map[string]fileState
-
-	wake  chan struct{}
-	flush chan chan error
-	stop  chan struct{}
-	done  chan struct{}
-}
+// committer saves file positions off the ack path (checkpoint.Saver),
+// keyed by path.
+type committer struct{ *checkpoint.Saver }
 
 func newCommitter(store *checkpoint.Store, log *slog.Logger) *committer {
-	c := &committer{
-		store:   store,
-		log:     log,
-		pending: map[string]fileState{},
-		wake:    make(chan struct{}, 1),
-		flush:   make(chan chan error),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-	}
-	go c.loop()
-	return c
+	return &committer{checkpoint.NewSaver(store, log)}
 }
 
-// put records st as key's newest state.
+// put records st as the newest state of the file at key.
 func (c *committer) put(key string, st fileState) {
 	st.Path = key
-	c.mu.Lock()
-	c.pending[key] = st
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.Put(key, st)
 }
 
-// sync writes every recorded state now.
-func (c *committer) sync() error {
-	reply := make(chan error)
-	select {
-	case c.flush <- reply:
-		return <-reply
-	case <-c.done:
-		return errors.New("checkpoint committer stopped")
-	}
-}
-
-// close writes what is left and stops the committer.
-func (c *committer) close() {
-	close(c.stop)
-	<-c.done
-}
-
-func (c *committer) loop() {
-	defer close(c.done)
-	for {
-		select {
-		case <-c.wake:
-			c.saveAll()
-		case reply := <-c.flush:
-			reply <- c.saveAll()
-		case <-c.stop:
-			c.saveAll()
-			return
-		}
-	}
-}
-
-func (c *committer) saveAll() error {
-	c.mu.Lock()
-	batch := c.pending
-	c.pending = map[string]fileState{}
-	c.mu.Unlock()
-	var errs []error
-	for key, st := range batch {
-		if err := c.store.Save(key, st); err != nil {
-			// The lines stay acked but not checkpointed: a restart reads
-			// them again, which outputs de-duplicate.
-			c.log.Error("cannot save file position", "path", key, "err", err)
-			errs = append(errs, err)
-			c.mu.Lock()
-			if _, newer := c.pending[key]; !newer {
-				c.pending[key] = st
-			}
-			c.mu.Unlock()
-		}
-	}
-	return errors.Join(errs...)
-}
+func (c *committer) sync() error { return c.Sync() }
+func (c *committer) close()      { c.Close() }

@@ -143,15 +143,7 @@ func (t *translator) classEscape() error {
 		t.i -= 2
 		return t.escape()
 	case 'Q':
-		end := strings.Index(t.src[t.i:], `\E`)
-		quoted := t.src[t.i:]
-		if end >= 0 {
-			quoted = t.src[t.i : t.i+end]
-			t.i += end + 2
-		} else {
-			t.i = len(t.src)
-		}
-		t.quote(quoted, true)
+		t.quote(t.quotedRun(), true)
 	case 'E':
 	default:
 		if isAlnum(c) {

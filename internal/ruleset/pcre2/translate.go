@@ -488,15 +488,7 @@ func (t *translator) escape() error {
 			t.i++
 		}
 	case 'Q':
-		end := strings.Index(t.src[t.i:], `\E`)
-		quoted := t.src[t.i:]
-		if end >= 0 {
-			quoted = t.src[t.i : t.i+end]
-			t.i += end + 2
-		} else {
-			t.i = len(t.src)
-		}
-		t.quote(quoted, false)
+		t.quote(t.quotedRun(), false)
 	case 'E':
 		// A stray \E is ignored.
 	case 'g', 'k':
@@ -631,4 +623,18 @@ func (t *translator) numericEscape(inClass bool) error {
 	}
 	t.emitLiteral(rune(v), inClass)
 	return nil
+}
+
+// quotedRun consumes the text of a \Q…\E quotation (the \Q already read),
+// up to \E or the end of the pattern.
+func (t *translator) quotedRun() string {
+	end := strings.Index(t.src[t.i:], `\E`)
+	if end < 0 {
+		quoted := t.src[t.i:]
+		t.i = len(t.src)
+		return quoted
+	}
+	quoted := t.src[t.i : t.i+end]
+	t.i += end + 2
+	return quoted
 }

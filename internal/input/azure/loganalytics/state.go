@@ -2,7 +2,7 @@ package loganalytics
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -260,81 +260,29 @@ func (t *tracker) wait(ctx context.Context) error {
 	}
 }
 
-// committer saves states off the ack path: an ack records the newest
-// snapshot of its request, and the committer writes the newest of each, so
-// a burst of acks costs one write, not one per batch.
+// committer saves states off the ack path (checkpoint.Saver); a snapshot
+// is encoded when written, not when acked.
 type committer struct {
-	store   *checkpoint.Store
-	log     *slog.Logger
+	saver   *checkpoint.Saver
 	maxSeen int
-
-	mu      sync.Mutex
-	pending map[string]snapshot
-	errs    []error
-
-	wake chan struct{}
-	stop chan struct{}
-	done chan struct{}
 }
 
 func newCommitter(store *checkpoint.Store, log *slog.Logger, maxSeen int) *committer {
-	c := &committer{
-		store: store, log: log, maxSeen: maxSeen,
-		pending: map[string]snapshot{},
-		wake:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-	}
-	go c.loop()
-	return c
+	return &committer{saver: checkpoint.NewSaver(store, log), maxSeen: maxSeen}
 }
 
 func (c *committer) put(key string, s snapshot) {
-	c.mu.Lock()
-	c.pending[key] = s
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *committer) loop() {
-	defer close(c.done)
-	for {
-		select {
-		case <-c.wake:
-			c.saveAll()
-		case <-c.stop:
-			c.saveAll()
-			return
-		}
-	}
-}
-
-func (c *committer) saveAll() {
-	c.mu.Lock()
-	batch := c.pending
-	c.pending = map[string]snapshot{}
-	c.mu.Unlock()
-	for key, s := range batch {
-		if err := c.store.Save(key, s.encode(c.maxSeen)); err != nil {
-			// The rows stay delivered but not recorded: the next pass reads
-			// them again, which outputs de-duplicate by event id.
-			c.log.Error("cannot save the log analytics state", "key", key, "err", err)
-			c.mu.Lock()
-			c.errs = append(c.errs, err)
-			c.mu.Unlock()
-		}
-	}
+	c.saver.Put(key, encodedSnapshot{s, c.maxSeen})
 }
 
 // close saves what is pending and stops the committer; it returns the
-// save errors of the pass.
-func (c *committer) close() error {
-	close(c.stop)
-	<-c.done
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return errors.Join(c.errs...)
+// errors of states that could not be saved.
+func (c *committer) close() error { return c.saver.Close() }
+
+// encodedSnapshot defers a snapshot's encoding to the saver.
+type encodedSnapshot struct {
+	snap    snapshot
+	maxSeen int
 }
+
+func (e encodedSnapshot) MarshalJSON() ([]byte, error) { return json.Marshal(e.snap.encode(e.maxSeen)) }
