@@ -63,8 +63,7 @@ type Decoder struct {
 	typeSet  bool
 }
 
-// pluginNames are OSSEC's plugin decoders; true where this engine runs
-// them. A decoder naming another one still matches, without fields.
+// pluginNames are the plugin decoders analysis runs.
 var pluginNames = map[string]bool{
 	"JSON_Decoder": true, "OSSECAlert_Decoder": true, "PF_Decoder": true,
 	"SonicWall_Decoder": true, "SymantecWS_Decoder": true,
@@ -183,10 +182,8 @@ func parseDecoder(c *collector, n *xmlw.Node) *Decoder {
 			d.typeSet = true
 		case "plugin_decoder":
 			p := strings.TrimSpace(ch.Text)
-			if supported, known := pluginNames[p]; !known {
+			if !pluginNames[p] {
 				c.errorf(ch.Pos(), "unknown plugin decoder %q", p)
-			} else if !supported {
-				c.warnf(ch.Pos(), "plugin decoder %s is not implemented yet: decoder %q matches but extracts no fields", p, name)
 			}
 			d.Plugin = p
 			off, ok := parseOffset(ch, AfterParent, AfterPrematch)
