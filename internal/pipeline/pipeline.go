@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -243,7 +244,7 @@ func (p *Pipeline) write() error {
 			firstErr = err
 		}
 		for _, r := range ready {
-			p.stats.addBatch(r)
+			p.stats.addBatch(r, err == nil)
 			if r.batch.Ack != nil {
 				r.batch.Ack(err)
 			}
@@ -280,6 +281,7 @@ func (p *Pipeline) deliver(ctx context.Context, jobs []*job) error {
 			err = o.Flush(ctx)
 		}
 		if err != nil {
+			p.stats.addOutputError(o.Name())
 			errs = append(errs, fmt.Errorf("output %s: %w", o.Name(), err))
 			p.logger.Error("output failed; the batch is not acknowledged and will be read again", "output", o.Name(), "err", err)
 		}
@@ -291,12 +293,16 @@ func (p *Pipeline) deliver(ctx context.Context, jobs []*job) error {
 type Summary struct {
 	mu       sync.Mutex
 	Started  time.Time
-	Events   map[string]int // per input
+	Events   map[string]int // per input: analysed
+	Written  map[string]int // per input: written by every output and acknowledged
+	Failed   map[string]int // per input: in batches some output failed to write (read again later)
 	Alerts   int
+	ByLevel  map[int]int
 	ByRule   map[string]*RuleCount
 	Problems map[string]int // per input
 	Examples []string       // first problems, for the report
-	Failed   int            // batches whose outputs failed
+	// OutputErrors counts failed writes or flushes per output.
+	OutputErrors map[string]int
 }
 
 // RuleCount is how often one rule alerted.
@@ -309,15 +315,24 @@ type RuleCount struct {
 }
 
 func newSummary() *Summary {
-	return &Summary{Started: time.Now(), Events: map[string]int{}, ByRule: map[string]*RuleCount{}, Problems: map[string]int{}}
+	return &Summary{
+		Started: time.Now(), Events: map[string]int{}, Written: map[string]int{}, Failed: map[string]int{},
+		ByLevel: map[int]int{}, ByRule: map[string]*RuleCount{}, Problems: map[string]int{}, OutputErrors: map[string]int{},
+	}
 }
 
-func (s *Summary) addBatch(j *job) {
+func (s *Summary) addBatch(j *job, written bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Events[j.input] += len(j.batch.Events)
+	if written {
+		s.Written[j.input] += len(j.batch.Events)
+	} else {
+		s.Failed[j.input] += len(j.batch.Events)
+	}
 	for _, a := range j.recs.Alerts {
 		s.Alerts++
+		s.ByLevel[a.Rule.Level]++
 		rc := s.ByRule[a.Rule.ID]
 		if rc == nil {
 			rc = &RuleCount{ID: a.Rule.ID, Level: a.Rule.Level, Description: a.Rule.Description}
@@ -331,6 +346,12 @@ func (s *Summary) addBatch(j *job) {
 }
 
 const maxExamples = 20
+
+func (s *Summary) addOutputError(output string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.OutputErrors[output]++
+}
 
 func (s *Summary) addProblem(input string, pr Problem) {
 	s.mu.Lock()
@@ -346,7 +367,12 @@ func (p *Pipeline) Summary() SummarySnapshot {
 	s := p.stats
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := SummarySnapshot{Elapsed: time.Since(s.Started), Alerts: s.Alerts, Events: map[string]int{}, Problems: map[string]int{}}
+	snap := SummarySnapshot{
+		Elapsed: time.Since(s.Started), Alerts: s.Alerts, Events: map[string]int{}, Problems: map[string]int{},
+		Written: maps.Clone(s.Written), Failed: maps.Clone(s.Failed), ByLevel: maps.Clone(s.ByLevel),
+		OutputErrors:  maps.Clone(s.OutputErrors),
+		QueuedBatches: len(p.queue) + len(p.done), QueueCapacity: cap(p.queue),
+	}
 	for k, v := range s.Events {
 		snap.Events[k] = v
 		snap.TotalEvents += v
@@ -378,4 +404,11 @@ type SummarySnapshot struct {
 	TotalProblems int
 	Problems      map[string]int
 	Examples      []string
+	Written       map[string]int // per input
+	Failed        map[string]int // per input
+	ByLevel       map[int]int
+	OutputErrors  map[string]int // per output
+	// QueuedBatches is how many batches wait for analysis or writing.
+	QueuedBatches int
+	QueueCapacity int
 }
