@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/threatlockdown/tld/internal/xmlw"
 )
@@ -44,6 +45,8 @@ type Config struct {
 	Ruleset    Ruleset
 	LocalFiles []LocalFile
 	AzureLogs  []AzureLogs
+	Dashboard  Dashboard
+	Indexer    Indexer
 
 	// Unsupported lists the standard Wazuh sections present in the file
 	// that tld does not run yet, in file order.
@@ -137,10 +140,11 @@ func (c *Config) resolve(p string) string {
 
 func defaults(file string) *Config {
 	return &Config{
-		Path:   file,
-		Home:   homeOf(file),
-		Global: Global{JSONOutOutput: true, AlertsLog: true},
-		Alerts: Alerts{LogAlertLevel: 3, EmailAlertLevel: 12},
+		Path:      file,
+		Home:      homeOf(file),
+		Global:    Global{JSONOutOutput: true, AlertsLog: true},
+		Alerts:    Alerts{LogAlertLevel: 3, EmailAlertLevel: 12, RetentionDays: 90},
+		Dashboard: Dashboard{Enabled: true, SessionTimeout: 8 * time.Hour},
 	}
 }
 
@@ -162,6 +166,10 @@ func (d *decoder) section(n *xmlw.Node) {
 		d.ruleset(n)
 	case "localfile":
 		d.localfile(n)
+	case "dashboard":
+		d.dashboard(n)
+	case "indexer":
+		d.indexer(n)
 	case "wodle":
 		name, ok := n.Attr("name")
 		switch {

@@ -76,6 +76,10 @@ type Alerts struct {
 	// EmailAlertLevel is the lowest level mailed (<email_alert_level>, 0 to
 	// 16, default 12); kept for the mail output to come.
 	EmailAlertLevel int
+	// RetentionDays is how long the alert store keeps alerts
+	// (<retention_days>, default 90; 0 keeps them for ever). alerts.json is
+	// not pruned: rotate it as Wazuh's is.
+	RetentionDays int
 }
 
 func (d *decoder) alerts(n *xmlw.Node) {
@@ -89,6 +93,8 @@ func (d *decoder) alerts(n *xmlw.Node) {
 			d.intRange(ch, 0, 16, &a.LogAlertLevel)
 		case "email_alert_level":
 			d.intRange(ch, 0, 16, &a.EmailAlertLevel)
+		case "retention_days":
+			d.intRange(ch, 0, 36500, &a.RetentionDays)
 		case "use_geoip":
 			// Wazuh 4.x still accepts it; nothing to do.
 		default:

@@ -19,7 +19,6 @@ var notYet = map[string]string{
 	"sca":                     "security configuration assessment does not run",
 	"vulnerability-detection": "vulnerability detection does not run",
 	"vulnerability-detector":  "vulnerability detection does not run",
-	"indexer":                 "alerts are not sent to the Wazuh indexer",
 	"integration":             "alerts are not forwarded to integrations",
 	"active-response":         "no active response is executed",
 	"remote":                  "agents and syslog senders cannot connect",
