@@ -33,6 +33,8 @@ var commands []command
 func init() {
 	commands = []command{
 		{"run", "run the manager: collect, analyse, alert", runCommand},
+		{"alerts", "query the alert store: recent alerts by group, level, rule, agent, technique", alertsCommand},
+		{"users", "manage dashboard and API users (list, add, passwd, delete, hash)", usersCommand},
 		{"logtest", "analyse events read from standard input, as wazuh-logtest", logtestCommand},
 		{"ruleset", "check rules and decoders (check), run Wazuh .ini rule tests (test)", rulesetCommand},
 		{"bench", "measure analysis speed over the lines of a file", benchCommand},

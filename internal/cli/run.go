@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,7 +19,10 @@ import (
 	"github.com/threatlockdown/tld/internal/input/azurelogs"
 	"github.com/threatlockdown/tld/internal/input/logfile"
 	"github.com/threatlockdown/tld/internal/output/alertsjson"
+	"github.com/threatlockdown/tld/internal/output/alertstore"
+	"github.com/threatlockdown/tld/internal/output/opensearch"
 	"github.com/threatlockdown/tld/internal/pipeline"
+	"github.com/threatlockdown/tld/internal/store"
 )
 
 func runCommand(ctx context.Context, args []string, io IO) int {
@@ -29,7 +30,7 @@ func runCommand(ctx context.Context, args []string, io IO) int {
 	cfgPath := fs.String("c", "", "ossec.conf to run (required)")
 	dataDir := fs.String("data", "./var", "directory for alerts/, state/ and the store")
 	once := fs.Bool("once", false, "run every input once, drain, flush and exit")
-	listen := fs.String("listen", "127.0.0.1:8080", "address for /healthz (empty disables)")
+	listen := fs.String("listen", "127.0.0.1:8080", "address of the dashboard, REST API, /healthz and /metrics (empty disables)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "analysis workers")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default info; warn with --once)")
 	if code, done := parseFlags(fs, args); done {
@@ -84,12 +85,49 @@ func runCommand(ctx context.Context, args []string, io IO) int {
 		fmt.Fprintf(io.Err, "tld: %v\n", err)
 		return 1
 	}
-	p := pipeline.New(env.engine, inputs, []pipeline.Output{out}, pipeline.Options{
+	st, err := store.Open(ctx, filepath.Join(*dataDir, storeFile), store.Options{Logger: logger.With("component", "store")})
+	if err != nil {
+		fmt.Fprintf(io.Err, "tld: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	outputs := []pipeline.Output{out, alertstore.New(st)}
+	var indexer *opensearch.Output
+	if cfg.Indexer.AlertsToIndexer() {
+		if indexer, err = indexerOutput(ctx, cfg, *dataDir, logger); err != nil {
+			fmt.Fprintf(io.Err, "tld: %v\n", err)
+			return 1
+		}
+		outputs = append(outputs, indexer)
+	}
+	p := pipeline.New(env.engine, inputs, outputs, pipeline.Options{
 		Workers: *workers, Logger: logger, StateDir: filepath.Join(*dataDir, "state"), Once: *once,
 	})
 
+	if *once {
+		if days := cfg.Alerts.RetentionDays; days > 0 {
+			if _, err := st.Prune(ctx, time.Now().AddDate(0, 0, -days)); err != nil {
+				logger.Warn("alert store retention", "err", err)
+			}
+		}
+	} else {
+		retCtx, stopRetention := context.WithCancel(ctx)
+		retDone := make(chan struct{})
+		go func() {
+			defer close(retDone)
+			if err := st.RunRetention(retCtx, cfg.Alerts.RetentionDays); err != nil && !errors.Is(err, context.Canceled) {
+				logger.Error("alert store retention stopped", "err", err)
+			}
+		}()
+		defer func() { stopRetention(); <-retDone }()
+	}
+
 	if *listen != "" && !*once {
-		srv, err := serveHealth(*listen, p, logger)
+		health := func(context.Context) any {
+			s := p.Summary()
+			return map[string]any{"events": s.TotalEvents, "alerts": s.Alerts, "queued_batches": s.QueuedBatches}
+		}
+		srv, err := startServer(ctx, *listen, cfg, *dataDir, st, metricsRegistry(p, st, indexer), health, logger, io.Out)
 		if err != nil {
 			fmt.Fprintf(io.Err, "tld: %v\n", err)
 			return 1
@@ -195,28 +233,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
-}
-
-// serveHealth answers /healthz while the manager runs.
-func serveHealth(addr string, p *pipeline.Pipeline, logger *slog.Logger) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		s := p.Summary()
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","events":%d,"alerts":%d}`+"\n", s.TotalEvents, s.Alerts)
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("health endpoint stopped", "err", err)
-		}
-	}()
-	logger.Info("serving", "addr", ln.Addr().String(), "paths", "/healthz")
-	return srv, nil
 }
 
 // reloadOnHangup reloads rules, decoders and lists on SIGHUP. A ruleset
