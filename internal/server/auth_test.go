@@ -389,6 +389,18 @@ func TestLoginPage(t *testing.T) {
 	if w.Code != http.StatusForbidden {
 		t.Errorf("cross-site sign-in: %d", w.Code)
 	}
+	// What a browser sends for the sign-in form under Referrer-Policy
+	// no-referrer: an opaque Origin, and Sec-Fetch-Site telling the truth.
+	w = e.do(req{method: "POST", target: "/login", body: "user=" + readerUser + "&password=" + url.QueryEscape(readerPass), contentType: "application/x-www-form-urlencoded",
+		header: map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"}})
+	if w.Code != http.StatusSeeOther {
+		t.Errorf("same-origin sign-in with Origin: null: %d %s", w.Code, w.Body)
+	}
+	w = e.do(req{method: "POST", target: "/login", body: "user=" + readerUser + "&password=" + url.QueryEscape(readerPass), contentType: "application/x-www-form-urlencoded",
+		header: map[string]string{"Origin": "null"}})
+	if w.Code != http.StatusForbidden {
+		t.Errorf("sign-in from an opaque origin without Sec-Fetch-Site: %d", w.Code)
+	}
 	cookie, _ := e.login(readerUser, readerPass)
 	w = e.do(req{target: "/login?next=/posture", cookie: cookie})
 	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/posture" {

@@ -155,10 +155,14 @@ func safeNext(next string) string {
 // sameOrigin tells whether a browser request comes from a page of this
 // site. Browsers send Sec-Fetch-Site or Origin on cross-site form posts;
 // requests without either (curl, old browsers) are let through, the
-// password being the credential there.
+// password being the credential there. Sec-Fetch-Site decides when
+// present: under our Referrer-Policy (no-referrer) a browser's same-site
+// form post carries "Origin: null".
 func sameOrigin(r *http.Request) bool {
 	switch r.Header.Get("Sec-Fetch-Site") {
-	case "", "same-origin", "none":
+	case "same-origin", "none":
+		return true
+	case "":
 	default:
 		return false
 	}
