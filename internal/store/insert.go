@@ -1,0 +1,489 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/threatlockdown/tld/internal/alert"
+	"github.com/threatlockdown/tld/internal/enrich/azureid"
+	"github.com/threatlockdown/tld/internal/mitre"
+)
+
+// row is an alert taken apart into the columns and index entries it is
+// stored under.
+type row struct {
+	a          *alert.Alert
+	ts         int64
+	ruleID     string
+	level      int
+	desc       string
+	groups     []string
+	techniques []string
+	techNames  []string // parallel to techniques
+	tactics    []string
+	cells      []string // "tactic|technique id"
+	lists      [4]any   // groups, techniques, tactics, cells as stored
+	rtype      string
+	region     string
+	json       []byte
+	body       string
+}
+
+func newRow(a *alert.Alert) (row, error) {
+	r := row{a: a, ts: a.Timestamp.UnixMilli()}
+	if a.Rule != nil {
+		r.ruleID, r.level, r.desc = a.Rule.ID, a.Rule.Level, a.Rule.Description
+		r.groups = dedupe(a.Rule.Groups)
+		if m := a.Rule.Mitre; m != nil {
+			r.techniques, r.techNames, r.tactics, r.cells = mitreCells(m)
+		}
+	}
+	// MarshalJSON is what json.Marshal(a) calls, minus re-validating
+	// the output.
+	var err error
+	if r.json, err = a.MarshalJSON(); err != nil {
+		return r, fmt.Errorf("encode alert %s: %w", a.ID, err)
+	}
+	r.rtype, r.region = azureResource(a.Data)
+	r.body = searchBody(a)
+	r.lists = [4]any{jsonList(r.groups), jsonList(r.techniques), jsonList(r.tactics), jsonList(r.cells)}
+	return r, nil
+}
+
+// mitreCells pairs each technique with its tactics. An alert lists
+// tactics once for all its techniques, so the ATT&CK table says which of
+// them belong to which technique; a technique the table does not know
+// keeps all the alert's tactics.
+func mitreCells(m *alert.Mitre) (techs, names, tactics, cells []string) {
+	tactics = dedupe(m.Tactic)
+	table := mitre.Default()
+	seen := make(map[string]bool, len(m.ID))
+	for i, id := range m.ID {
+		id = strings.ToUpper(strings.TrimSpace(id))
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		name := ""
+		if i < len(m.Technique) {
+			name = m.Technique[i]
+		}
+		techs = append(techs, id)
+		var own []string
+		if te, ok := table.Lookup(id); ok {
+			if name == "" {
+				name = te.Name
+			}
+			for _, ta := range tactics {
+				for _, tt := range te.Tactics {
+					if strings.EqualFold(ta, tt) {
+						own = append(own, ta)
+						break
+					}
+				}
+			}
+		}
+		if len(own) == 0 {
+			own = tactics
+		}
+		names = append(names, name)
+		for _, ta := range own {
+			cells = append(cells, ta+"|"+id)
+		}
+	}
+	return techs, names, tactics, cells
+}
+
+func dedupe(in []string) []string {
+	if len(in) < 2 {
+		return in
+	}
+	out := make([]string, 0, len(in))
+	for i, v := range in {
+		dup := false
+		for _, w := range in[:i] {
+			if w == v {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// searchBody is the text the FTS index holds for an alert: description,
+// full log, and the decoded values the full log does not already contain
+// (for JSON events it holds them all, so indexing them twice would only
+// cost time and space).
+func searchBody(a *alert.Alert) string {
+	var b strings.Builder
+	if a.Rule != nil {
+		b.WriteString(a.Rule.Description)
+		b.WriteByte('\n')
+	}
+	// A JSON event's full log is its decoded fields plus their names;
+	// indexing the values alone finds the same alerts for half the cost.
+	jsonLog := len(a.Data) > 0 && strings.HasPrefix(strings.TrimSpace(a.FullLog), "{")
+	if !jsonLog {
+		b.WriteString(a.FullLog)
+	}
+	for _, f := range a.Data {
+		if f.Value == "" || !jsonLog && strings.Contains(a.FullLog, f.Value) {
+			continue
+		}
+		b.WriteByte('\n')
+		b.WriteString(f.Value)
+	}
+	return b.String()
+}
+
+// lastKey is the last element of a dotted field name.
+func lastKey(k string) string {
+	if i := strings.LastIndexByte(k, '.'); i >= 0 {
+		return k[i+1:]
+	}
+	return k
+}
+
+// field finds the first field whose last key element equals one of names
+// (case-insensitive), trying names in order of preference.
+func field(data alert.Fields, names ...string) string {
+	for _, n := range names {
+		for _, f := range data {
+			if f.Value != "" && strings.EqualFold(lastKey(f.Key), n) {
+				return f.Value
+			}
+		}
+	}
+	return ""
+}
+
+// azureResource finds the Azure resource type and region an alert is
+// about, when its data names one.
+func azureResource(data alert.Fields) (rtype, region string) {
+	if len(data) == 0 {
+		return "", ""
+	}
+	if id := field(data, "AssessedResourceId", "ResourceId", "_ResourceId"); id != "" {
+		if p, err := azureid.Parse(id); err == nil {
+			rtype = azureid.CanonicalType(p.Type)
+		}
+	}
+	region = normRegion(field(data, "ResourceRegion"))
+	if region == "" && rtype != "" {
+		region = normRegion(field(data, "region", "location"))
+	}
+	return rtype, region
+}
+
+// normRegion turns "West Europe" into "westeurope" and rejects values
+// that are not region names (a "location" field can be anything).
+func normRegion(v string) string {
+	if v == "" || len(v) > 40 {
+		return ""
+	}
+	v = strings.ToLower(strings.ReplaceAll(v, " ", ""))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return ""
+		}
+	}
+	return v
+}
+
+// Insert stores alerts in one transaction that is durable when Insert
+// returns. Alerts whose id is already stored are skipped, so replaying a
+// batch after a crash stores nothing twice; inserted counts the new ones.
+func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int, err error) {
+	alerts = slices.DeleteFunc(slices.Clone(alerts), func(a *alert.Alert) bool { return a == nil })
+	if len(alerts) == 0 {
+		return 0, nil
+	}
+	// Encoding runs on the other cores while this one writes.
+	prep := startPreparing(alerts)
+	defer prep.wait()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("insert alerts: begin: %w", err)
+	}
+	defer tx.Rollback()
+	fresh, err := newOnly(ctx, tx, alerts)
+	if err != nil {
+		return 0, fmt.Errorf("insert alerts: %w", err)
+	}
+	if len(fresh) == 0 {
+		return 0, nil
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM alerts").Scan(&seq); err != nil {
+		return 0, fmt.Errorf("insert alerts: %w", err)
+	}
+	bAlerts := newBulk(ctx, tx, `INSERT INTO alerts(seq, id, ts, rule_id, level, description, agent_id, agent_name, location,
+		groups, techniques, tactics, cells, resource_type, region, json) VALUES `, 16)
+	bGroups := newBulk(ctx, tx, "INSERT OR IGNORE INTO alert_groups(grp, ts, seq) VALUES ", 3)
+	bTechs := newBulk(ctx, tx, "INSERT OR IGNORE INTO alert_techniques(technique, ts, seq) VALUES ", 3)
+	bTactics := newBulk(ctx, tx, "INSERT OR IGNORE INTO alert_tactics(tactic, ts, seq) VALUES ", 3)
+	// FTS5 flushes its pending terms to disk at the end of every
+	// statement, so the whole batch goes in as few statements as possible.
+	bFTS := newBulk(ctx, tx, "INSERT INTO alerts_fts(rowid, body) VALUES ", 2)
+	bFTS.rows = 5000
+	roll := make(rollups, 64)
+	labels := make(map[labelKey]string)
+	seqs := make(map[int64][2]int64) // minute → seq range
+	var post []*row
+	for _, i := range fresh {
+		r, err := prep.row(i)
+		if err != nil {
+			return 0, fmt.Errorf("insert alerts: %w", err)
+		}
+		a := r.a
+		seq++
+		bAlerts.add(seq, a.ID, r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
+			r.lists[0], r.lists[1], r.lists[2], r.lists[3], r.rtype, r.region, r.json)
+		for _, g := range r.groups {
+			bGroups.add(g, r.ts, seq)
+		}
+		for _, t := range r.techniques {
+			bTechs.add(t, r.ts, seq)
+		}
+		for _, t := range r.tactics {
+			bTactics.add(strings.ToLower(t), r.ts, seq)
+		}
+		bFTS.add(seq, r.body)
+		roll.add(r, 1)
+		m := floorDiv(r.ts, msPerMinute)
+		if sr, ok := seqs[m]; ok {
+			seqs[m] = [2]int64{min(sr[0], seq), max(sr[1], seq)}
+		} else {
+			seqs[m] = [2]int64{seq, seq}
+		}
+		if r.ruleID != "" {
+			labels[labelKey{dimRule, r.ruleID}] = r.desc
+		}
+		for j, t := range r.techniques {
+			if r.techNames[j] != "" {
+				labels[labelKey{dimTechnique, t}] = r.techNames[j]
+			}
+		}
+		if isPostureRow(a.Data) {
+			post = append(post, r)
+		}
+	}
+	for _, b := range []*bulk{bAlerts, bGroups, bTechs, bTactics, bFTS} {
+		if err := b.flush(); err != nil {
+			return 0, fmt.Errorf("insert alerts: %w", err)
+		}
+	}
+	if err := roll.write(ctx, tx); err != nil {
+		return 0, fmt.Errorf("insert alerts: %w", err)
+	}
+	if err := writeLabels(ctx, tx, labels); err != nil {
+		return 0, fmt.Errorf("insert alerts: %w", err)
+	}
+	for m, sr := range seqs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO minute_seq(minute, min_seq, max_seq) VALUES (?, ?, ?)
+			ON CONFLICT(minute) DO UPDATE SET min_seq = min(min_seq, excluded.min_seq), max_seq = max(max_seq, excluded.max_seq)`,
+			m, sr[0], sr[1]); err != nil {
+			return 0, fmt.Errorf("insert alerts: seq ranges: %w", err)
+		}
+	}
+	for _, r := range post {
+		if err := updatePosture(ctx, tx, r); err != nil {
+			return 0, fmt.Errorf("insert alerts: posture of alert %s: %w", r.a.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("insert alerts: commit: %w", err)
+	}
+	s.wrote()
+	return len(fresh), nil
+}
+
+// preparing encodes alerts into rows on every core, chunk by chunk, so
+// the writer can start on the first chunk while later ones are encoded.
+type preparing struct {
+	alerts []*alert.Alert
+	rows   []row
+	errs   []error
+	done   []chan struct{}
+	wg     sync.WaitGroup
+}
+
+const prepChunk = 32
+
+func startPreparing(alerts []*alert.Alert) *preparing {
+	n := (len(alerts) + prepChunk - 1) / prepChunk
+	p := &preparing{alerts: alerts, rows: make([]row, len(alerts)), errs: make([]error, len(alerts)), done: make([]chan struct{}, n)}
+	for c := range p.done {
+		p.done[c] = make(chan struct{})
+	}
+	var next atomic.Int64
+	for w := min(runtime.GOMAXPROCS(0), n); w > 0; w-- {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= n {
+					return
+				}
+				for i := c * prepChunk; i < min((c+1)*prepChunk, len(alerts)); i++ {
+					p.rows[i], p.errs[i] = newRow(alerts[i])
+				}
+				close(p.done[c])
+			}
+		}()
+	}
+	return p
+}
+
+// row waits for alert i's row.
+func (p *preparing) row(i int) (*row, error) {
+	<-p.done[i/prepChunk]
+	return &p.rows[i], p.errs[i]
+}
+
+func (p *preparing) wait() { p.wg.Wait() }
+
+// newOnly returns the indexes of the alerts whose id is neither stored
+// already nor repeats an earlier alert of the batch.
+func newOnly(ctx context.Context, tx *sql.Tx, alerts []*alert.Alert) ([]int, error) {
+	seen := make(map[string]bool, len(alerts))
+	const chunk = 500
+	for i := 0; i < len(alerts); i += chunk {
+		part := alerts[i:min(i+chunk, len(alerts))]
+		args := make([]any, len(part))
+		for j, a := range part {
+			args[j] = a.ID
+		}
+		q, err := tx.QueryContext(ctx, "SELECT id FROM alerts WHERE id IN ("+placeholders(len(part))+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up stored ids: %w", err)
+		}
+		for q.Next() {
+			var id string
+			if err := q.Scan(&id); err != nil {
+				q.Close()
+				return nil, fmt.Errorf("look up stored ids: %w", err)
+			}
+			seen[id] = true
+		}
+		q.Close()
+		if err := q.Err(); err != nil {
+			return nil, fmt.Errorf("look up stored ids: %w", err)
+		}
+	}
+	var out []int
+	for i, a := range alerts {
+		if !seen[a.ID] {
+			seen[a.ID] = true
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// bulk batches rows into multi-row INSERT statements: one statement per
+// 50 rows costs far less than 50 statements.
+type bulk struct {
+	ctx    context.Context
+	tx     *sql.Tx
+	prefix string
+	cols   int
+	rows   int // rows per statement
+	args   []any
+	full   *sql.Stmt
+	err    error
+}
+
+const bulkRows = 50
+
+func newBulk(ctx context.Context, tx *sql.Tx, prefix string, cols int) *bulk {
+	return &bulk{ctx: ctx, tx: tx, prefix: prefix, cols: cols, rows: bulkRows}
+}
+
+func (b *bulk) add(vals ...any) {
+	if b.err != nil {
+		return
+	}
+	b.args = append(b.args, vals...)
+	if len(b.args) == b.cols*b.rows {
+		if b.full == nil {
+			b.full, b.err = b.tx.PrepareContext(b.ctx, b.sql(b.rows))
+			if b.err != nil {
+				return
+			}
+		}
+		_, b.err = b.full.ExecContext(b.ctx, b.args...)
+		b.args = b.args[:0]
+	}
+}
+
+func (b *bulk) sql(rows int) string {
+	one := "(" + placeholders(b.cols) + ")"
+	return b.prefix + strings.Repeat(one+", ", rows-1) + one
+}
+
+// flush writes what is left and releases the statement.
+func (b *bulk) flush() error {
+	if b.err == nil && len(b.args) > 0 {
+		_, b.err = b.tx.ExecContext(b.ctx, b.sql(len(b.args)/b.cols), b.args...)
+		b.args = b.args[:0]
+	}
+	if b.full != nil {
+		b.full.Close()
+	}
+	if b.err != nil {
+		return fmt.Errorf("%s…: %w", b.prefix[:min(len(b.prefix), 40)], b.err)
+	}
+	return nil
+}
+
+func writeLabels(ctx context.Context, tx *sql.Tx, labels map[labelKey]string) error {
+	if len(labels) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO labels(dim, key, label) VALUES (?, ?, ?)
+		ON CONFLICT(dim, key) DO UPDATE SET label = excluded.label WHERE label != excluded.label`)
+	if err != nil {
+		return fmt.Errorf("update labels: %w", err)
+	}
+	defer st.Close()
+	for k, l := range labels {
+		if _, err := st.ExecContext(ctx, k.dim, k.key, l); err != nil {
+			return fmt.Errorf("update labels: %w", err)
+		}
+	}
+	return nil
+}
+
+// jsonList encodes a list column; NULL for an empty list keeps rows small.
+func jsonList(v []string) any {
+	if len(v) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(v) // cannot fail for strings
+	return string(b)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }

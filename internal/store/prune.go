@@ -1,0 +1,165 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/threatlockdown/tld/internal/alert"
+)
+
+// Prune deletes the alerts older than before, with their index entries,
+// and takes them out of the rollups. Posture (the latest recommendation
+// states) is kept. It works an hour of alerts per transaction so inserts
+// are never blocked for long.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
+	cut := before.UnixMilli()
+	lo, _, ok, err := s.dataRange(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("prune alerts: %w", err)
+	}
+	if !ok || lo >= cut {
+		return 0, nil
+	}
+	total := 0
+	for h := floorDiv(lo, msPerHour); h*msPerHour < cut; h++ {
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("prune alerts: %w", err)
+		}
+		hi := min((h+1)*msPerHour, cut)
+		n, err := s.pruneRange(ctx, h*msPerHour, hi)
+		if err != nil {
+			return total, fmt.Errorf("prune alerts before %s: %w", before.UTC().Format(time.RFC3339), err)
+		}
+		total += n
+		s.wrote()
+	}
+	return total, nil
+}
+
+// pruneRange deletes the alerts in [lo, hi), which lies within one hour.
+func (s *Store) pruneRange(ctx context.Context, lo, hi int64) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	// Rollups first, while the rows still exist. A whole hour goes at
+	// once; a partial one is subtracted alert by alert.
+	if lo%msPerHour == 0 && hi == lo+msPerHour {
+		hour := lo / msPerHour
+		// The day layer loses what the hour held.
+		if _, err := tx.ExecContext(ctx, `UPDATE rollups AS d SET n = d.n - h.n FROM rollups AS h
+			WHERE d.dim = ? AND d.bucket = ? AND h.dim = ? AND h.bucket = ? AND h.k1 = d.k1 AND h.k2 = d.k2`,
+			dimRuleDay, floorDiv(lo, msPerDay), dimRule, hour); err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim = ? AND bucket = ? AND n <= 0", dimRuleDay, floorDiv(lo, msPerDay)); err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim NOT IN (?, ?) AND bucket = ?", dimMinute, dimRuleDay, hour); err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim = ? AND bucket >= ? AND bucket < ?",
+			dimMinute, hour*60, hour*60+60); err != nil {
+			return 0, err
+		}
+		// A partial hour keeps its minutes' ranges: wider than needed,
+		// which is all a bound must be.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM minute_seq WHERE minute >= ? AND minute < ?", hour*60, hour*60+60); err != nil {
+			return 0, err
+		}
+	} else {
+		if err := subtractRollups(ctx, tx, lo, hi); err != nil {
+			return 0, err
+		}
+	}
+	for _, side := range []struct{ table, col, list string }{
+		{"alert_groups", "grp", "groups"},
+		{"alert_techniques", "technique", "techniques"},
+		{"alert_tactics", "tactic", "tactics"},
+	} {
+		// The side tables are keyed by value first, so delete per value.
+		q := "DELETE FROM " + side.table + " WHERE " + side.col + " IN (SELECT DISTINCT " + valueExpr(side.list) +
+			" FROM alerts a, json_each(a." + side.list + ") j WHERE a.ts >= ? AND a.ts < ?) AND ts >= ? AND ts < ?"
+		if _, err := tx.ExecContext(ctx, q, lo, hi, lo, hi); err != nil {
+			return 0, fmt.Errorf("delete from %s: %w", side.table, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM alerts_fts WHERE rowid IN (SELECT seq FROM alerts WHERE ts >= ? AND ts < ?)", lo, hi); err != nil {
+		return 0, fmt.Errorf("delete from full text index: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, "DELETE FROM alerts WHERE ts >= ? AND ts < ?", lo, hi)
+	if err != nil {
+		return 0, fmt.Errorf("delete alerts: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return int(n), tx.Commit()
+}
+
+// valueExpr is how a side table spells a list value: tactics are kept in
+// lower case so the filter can ignore case.
+func valueExpr(list string) string {
+	if list == "tactics" {
+		return "lower(j.value)"
+	}
+	return "j.value"
+}
+
+// subtractRollups takes the alerts in [lo, hi) out of the rollups.
+func subtractRollups(ctx context.Context, tx *sql.Tx, lo, hi int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT ts, rule_id, level, agent_name, location, groups, techniques, tactics, cells,
+		resource_type, region FROM alerts WHERE ts >= ? AND ts < ?`, lo, hi)
+	if err != nil {
+		return fmt.Errorf("read pruned alerts: %w", err)
+	}
+	roll := make(rollups)
+	for rows.Next() {
+		r := row{a: &alert.Alert{}}
+		var groups, techs, tactics, cells sql.NullString
+		if err := rows.Scan(&r.ts, &r.ruleID, &r.level, &r.a.Agent.Name, &r.a.Location, &groups, &techs, &tactics, &cells,
+			&r.rtype, &r.region); err != nil {
+			rows.Close()
+			return fmt.Errorf("read pruned alerts: %w", err)
+		}
+		r.groups, r.techniques, r.tactics, r.cells = decodeList(groups), decodeList(techs), decodeList(tactics), decodeList(cells)
+		roll.add(&r, -1)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read pruned alerts: %w", err)
+	}
+	return roll.write(ctx, tx)
+}
+
+// RunRetention deletes alerts older than days now and then hourly until
+// ctx is done. days <= 0 keeps alerts forever and returns at once.
+func (s *Store) RunRetention(ctx context.Context, days int) error {
+	if days <= 0 {
+		return nil
+	}
+	keep := time.Duration(days) * 24 * time.Hour
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		cut := time.Now().Add(-keep)
+		n, err := s.Prune(ctx, cut)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			s.log.Error("alert retention failed", "path", s.path, "err", err)
+		case n > 0:
+			s.log.Info("alert retention pruned alerts", "path", s.path, "alerts", n, "before", cut.UTC().Format(time.RFC3339), "days", days)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

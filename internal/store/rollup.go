@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Rollup dimensions (rollups.dim). dimMinute counts every alert per
+// minute; the others count per hour.
+const (
+	dimMinute       = 0 // k1 = k2 = ""
+	dimRule         = 1 // k1 = rule id, k2 = level
+	dimGroup        = 2
+	dimTactic       = 3
+	dimTechnique    = 4
+	dimCell         = 5 // k1 = tactic, k2 = technique id
+	dimAgent        = 6 // agent name
+	dimLocation     = 7
+	dimResourceType = 8
+	dimRegion       = 9
+	dimRuleDay      = 10 // per day: k1 = rule id, k2 = level
+)
+
+// hourDims are the dimensions bucketed by hour.
+var hourDims = []int{dimRule, dimGroup, dimTactic, dimTechnique, dimCell, dimAgent, dimLocation, dimResourceType, dimRegion}
+
+const (
+	msPerMinute = int64(time.Minute / time.Millisecond)
+	msPerHour   = int64(time.Hour / time.Millisecond)
+	msPerDay    = 24 * msPerHour
+)
+
+type rollKey struct {
+	dim    int
+	bucket int64
+	k1, k2 string
+}
+
+type labelKey struct {
+	dim int
+	key string
+}
+
+// rollups accumulates count changes in memory so that a batch of 500
+// alerts touches each rollup row once.
+type rollups map[rollKey]int64
+
+func (rs rollups) add(r *row, delta int64) {
+	minute, hour := floorDiv(r.ts, msPerMinute), floorDiv(r.ts, msPerHour)
+	rs[rollKey{dimMinute, minute, "", ""}] += delta
+	level := strconv.Itoa(r.level)
+	rs[rollKey{dimRule, hour, r.ruleID, level}] += delta
+	// Rules are the one dimension with hundreds of keys: a day layer
+	// keeps Top by rule or level over 30 days to a few thousand rows.
+	rs[rollKey{dimRuleDay, floorDiv(r.ts, msPerDay), r.ruleID, level}] += delta
+	for _, g := range r.groups {
+		rs[rollKey{dimGroup, hour, g, ""}] += delta
+	}
+	for _, t := range r.tactics {
+		rs[rollKey{dimTactic, hour, t, ""}] += delta
+	}
+	for _, t := range r.techniques {
+		rs[rollKey{dimTechnique, hour, t, ""}] += delta
+	}
+	for _, c := range r.cells {
+		ta, te, _ := strings.Cut(c, "|")
+		rs[rollKey{dimCell, hour, ta, te}] += delta
+	}
+	if n := r.a.Agent.Name; n != "" {
+		rs[rollKey{dimAgent, hour, n, ""}] += delta
+	}
+	if r.a.Location != "" {
+		rs[rollKey{dimLocation, hour, r.a.Location, ""}] += delta
+	}
+	if r.rtype != "" {
+		rs[rollKey{dimResourceType, hour, r.rtype, ""}] += delta
+	}
+	if r.region != "" {
+		rs[rollKey{dimRegion, hour, r.region, ""}] += delta
+	}
+}
+
+// write applies the accumulated changes and drops rows that reached zero.
+func (rs rollups) write(ctx context.Context, tx *sql.Tx) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO rollups(dim, bucket, k1, k2, n) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(dim, bucket, k1, k2) DO UPDATE SET n = n + excluded.n`)
+	if err != nil {
+		return fmt.Errorf("update rollups: %w", err)
+	}
+	defer st.Close()
+	negative := false
+	for k, n := range rs {
+		if n == 0 {
+			continue
+		}
+		negative = negative || n < 0
+		if _, err := st.ExecContext(ctx, k.dim, k.bucket, k.k1, k.k2, n); err != nil {
+			return fmt.Errorf("update rollups: %w", err)
+		}
+	}
+	if negative {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE n <= 0"); err != nil {
+			return fmt.Errorf("update rollups: %w", err)
+		}
+	}
+	return nil
+}
