@@ -79,7 +79,6 @@ func chromiumPath(t *testing.T) string {
 // data directory and the admin password.
 func startQuickstartServer(t *testing.T) (base, data, password string) {
 	t.Helper()
-	bin := buildBinary(t)
 	root := repoRoot(t)
 	dir := t.TempDir()
 	data = filepath.Join(dir, "var")
@@ -107,6 +106,17 @@ func startQuickstartServer(t *testing.T) (base, data, password string) {
   <localfile><log_format>json</log_format><location>%s</location><only-future-events>no</only-future-events></localfile>
 </ossec_config>`, filepath.Join(root, "etc", "quickstart", "rules"), filepath.Join(root, "etc", "quickstart", "events", "log-analytics-defender.json"), hostile))
 
+	base, password = startManager(t, conf, data, 14+len(hostilePayloads)+1)
+	insertHugeAlert(t, filepath.Join(data, "store.db"))
+	return base, data, password
+}
+
+// startManager runs `tld run -c conf --data data` (serving, not --once)
+// until the test ends, and returns the dashboard's address, once it has
+// stored at least wantAlerts alerts, and the generated admin password.
+func startManager(t *testing.T, conf, data string, wantAlerts int) (base, password string) {
+	t.Helper()
+	bin := buildBinary(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +150,7 @@ func startQuickstartServer(t *testing.T) (base, data, password string) {
 	}
 	base = strings.TrimSuffix(base, "/")
 	// Wait until every event is analysed and stored.
-	want := 14 + len(hostilePayloads) + 1
+	want := wantAlerts
 	for deadline := time.Now().Add(time.Minute); ; {
 		var h struct{ Alerts int }
 		if resp, err := http.Get(base + "/healthz"); err == nil {
@@ -155,12 +165,11 @@ func startQuickstartServer(t *testing.T) (base, data, password string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	insertHugeAlert(t, filepath.Join(data, "store.db"))
 	pw, err := os.ReadFile(filepath.Join(data, "initial-admin-password"))
 	if err != nil {
 		t.Fatalf("the initial administrator password: %v", err)
 	}
-	return base, data, strings.TrimSpace(string(pw))
+	return base, strings.TrimSpace(string(pw))
 }
 
 // insertHugeAlert stores, next to the running manager, an alert whose
@@ -476,4 +485,54 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Error(inc)
 	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// TestQuickstartServesTheDashboard runs the README's first command as it
+// is (etc/quickstart/ossec.conf, serving): signing in with the generated
+// administrator password and asking for the Security events of group
+// azure gives the walkthrough's alerts; without credentials the API
+// answers 401.
+func TestQuickstartServesTheDashboard(t *testing.T) {
+	conf := filepath.Join(repoRoot(t), "etc", "quickstart", "ossec.conf")
+	base, password := startManager(t, conf, filepath.Join(t.TempDir(), "var"), 14)
+
+	if resp, err := http.Get(base + "/api/v1/alerts?group=azure"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the API without credentials: %v %v", resp.Status, err)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/auth/token", nil)
+	req.SetBasicAuth("admin", password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("a token for admin with the initial password: %v %v", resp.Status, err)
+	}
+	var tok struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+
+	req, _ = http.NewRequest("GET", base+"/api/v1/alerts?group=azure&limit=100", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /api/v1/alerts?group=azure: %v %v", resp.Status, err)
+	}
+	defer resp.Body.Close()
+	var res struct {
+		Total  int
+		Alerts []struct {
+			RuleID string `json:"rule_id"`
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, a := range res.Alerts {
+		count[a.RuleID]++
+	}
+	want := map[string]int{"100200": 6, "100201": 1, "100202": 1, "100203": 1, "100204": 1, "100205": 1}
+	for r, n := range want {
+		if count[r] != n {
+			t.Errorf("group azure has %d alert(s) of rule %s, want %d (all: %v)", count[r], r, n, count)
+		}
+	}
 }
