@@ -269,23 +269,31 @@ func (p *Pipeline) write() error {
 }
 
 func (p *Pipeline) deliver(ctx context.Context, jobs []*job) error {
-	var errs []error
-	for _, o := range p.outputs {
-		var err error
-		for _, j := range jobs {
-			if err = o.Write(ctx, j.recs); err != nil {
-				break
+	// Outputs are independent (a file, the store, a cluster): they write
+	// and flush side by side, so the slowest sets the pace, not their sum.
+	errs := make([]error, len(p.outputs))
+	var wg sync.WaitGroup
+	for i, o := range p.outputs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			for _, j := range jobs {
+				if err = o.Write(ctx, j.recs); err != nil {
+					break
+				}
 			}
-		}
-		if err == nil {
-			err = o.Flush(ctx)
-		}
-		if err != nil {
-			p.stats.addOutputError(o.Name())
-			errs = append(errs, fmt.Errorf("output %s: %w", o.Name(), err))
-			p.logger.Error("output failed; the batch is not acknowledged and will be read again", "output", o.Name(), "err", err)
-		}
+			if err == nil {
+				err = o.Flush(ctx)
+			}
+			if err != nil {
+				p.stats.addOutputError(o.Name())
+				errs[i] = fmt.Errorf("output %s: %w", o.Name(), err)
+				p.logger.Error("output failed; the batch is not acknowledged and will be read again", "output", o.Name(), "err", err)
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
