@@ -49,6 +49,8 @@ CREATE TABLE alert_groups (grp TEXT NOT NULL, ts INTEGER NOT NULL, seq INTEGER N
 CREATE TABLE alert_techniques (technique TEXT NOT NULL, ts INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (technique, ts, seq)) WITHOUT ROWID;
 CREATE TABLE alert_tactics (tactic TEXT NOT NULL, ts INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tactic, ts, seq)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE alerts_fts USING fts5(body, content='', contentless_delete=1);
+INSERT INTO alerts_fts(alerts_fts, rank) VALUES ('automerge', 16);
+INSERT INTO alerts_fts(alerts_fts, rank) VALUES ('crisismerge', 64);
 CREATE TABLE rollups (
 	dim    INTEGER NOT NULL,
 	bucket INTEGER NOT NULL,
