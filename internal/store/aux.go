@@ -75,9 +75,10 @@ INSERT INTO aux_state(k, v) VALUES ('applied_seq', 0), ('prune_lo', 0), ('prune_
 // connections made here can attach the other file.
 var storeDriver = &sqlite.Driver{}
 
-// attachConnector opens dsn and attaches file as schema name.
+// attachConnector opens dsn, attaches file as schema name and runs then.
 type attachConnector struct {
 	dsn, file, name string
+	then            []string
 }
 
 func (c attachConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -97,16 +98,22 @@ func (c attachConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("attach %s: %w", c.file, err)
 	}
+	for _, q := range c.then {
+		if _, err := ex.ExecContext(ctx, q, nil); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("%s: %w", q, err)
+		}
+	}
 	return conn, nil
 }
 
 func (c attachConnector) Driver() driver.Driver { return storeDriver }
 
 // openDB opens path with the query string q, attaching other as name
-// when other is not empty.
-func openDB(path, q, other, name string) *sql.DB {
+// when other is not empty and then running then.
+func openDB(path, q, other, name string, then ...string) *sql.DB {
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q
-	return sql.OpenDB(attachConnector{dsn: dsn, file: other, name: name})
+	return sql.OpenDB(attachConnector{dsn: dsn, file: other, name: name, then: then})
 }
 
 // migrateAux checks the index file is ours and brings it up to date.

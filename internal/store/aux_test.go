@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -210,5 +213,67 @@ func TestIndexFileRecovery(t *testing.T) {
 			t.Fatalf("Prune again = %d, %v", n, err)
 		}
 		checkConsistent(t, s, []string{"b1", "b2"}, map[string][]string{"alpha": {}, "bravo": {"b1"}})
+	})
+}
+
+func TestStaleIndexFile(t *testing.T) {
+	ctx := context.Background()
+	t.Run("an index file beside a new alerts file is discarded", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "alerts.db")
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		insert(t, s, batchA...)
+		s.Close()
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(path + suffix)
+		}
+		s, err = Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		defer s.Close()
+		checkConsistent(t, s, nil, map[string][]string{"alpha": {}})
+	})
+}
+
+func TestMigrateFromOneFile(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a version 1 store gets an index file built from its alerts", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "alerts.db")
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, migrations[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = 1", applicationID)); err != nil {
+			t.Fatal(err)
+		}
+		for i, sp := range append(slices.Clone(batchA), batchB...) {
+			r, err := newRow(sp.alert())
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := r.a
+			if _, err := db.ExecContext(ctx, `INSERT INTO alerts(seq, id, ts, rule_id, level, description, agent_id, agent_name, location,
+				groups, techniques, tactics, cells, resource_type, region, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				i+1, a.ID, r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
+				r.lists[0], r.lists[1], r.lists[2], r.lists[3], r.rtype, r.region, r.json); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer s.Close()
+		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2"}, map[string][]string{"alpha": {"a2", "a1"}, "bravo": {"b1"}, "bravopkg": {"b2"}})
+		insert(t, s, spec{id: "c1", at: 27 * time.Hour, fullLog: "charlie"})
+		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2", "c1"}, map[string][]string{"charlie": {"c1"}})
 	})
 }

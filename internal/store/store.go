@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -53,6 +54,8 @@ type Store struct {
 	// auxFault, when set (by tests), fails the index write of Insert
 	// after its statements ran, before its commit.
 	auxFault func() error
+	// created is set by migrate for a new alerts file.
+	created bool
 
 	writes   atomic.Int64  // commits, for the checkpointer
 	kick     chan struct{} // a write happened: checkpoint soon
@@ -84,6 +87,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if s.created {
+		// An index file left beside a new alerts file indexes alerts
+		// that are gone.
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Remove(s.auxPath + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				w.Close()
+				return nil, fmt.Errorf("open alert store %s: remove stale index file: %w", path, err)
+			}
+		}
+	}
 	// The index writer attaches the main file to read alerts when it
 	// rebuilds or prunes; its transactions are deferred so that they
 	// never take the main file's write lock.
@@ -105,7 +118,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open alert store %s: %w", path, err)
 	}
-	r := openDB(path, "_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)", s.auxPath, "aux")
+	r := openDB(path, "_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)", s.auxPath, "aux",
+		"PRAGMA aux.cache_size = -32768")
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
@@ -195,6 +209,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	switch {
 	case appID == 0 && version == 0 && tables == 0:
+		s.created = true
 		// A new, empty file: big pages mean fewer writes per batch and
 		// shallower indexes. Only a new file can change its page size.
 		if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
