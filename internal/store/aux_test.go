@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -276,4 +277,16 @@ func TestMigrateFromOneFile(t *testing.T) {
 		insert(t, s, spec{id: "c1", at: 27 * time.Hour, fullLog: "charlie"})
 		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2", "c1"}, map[string][]string{"charlie": {"c1"}})
 	})
+}
+
+func TestJSONList(t *testing.T) {
+	for _, v := range [][]string{{"sshd"}, {"a", "b c"}, {`q"uote`, "x"}, {"<html>&"}, {"héllo"}, {"bad \xff"}, {"tab\t"}} {
+		want, _ := json.Marshal(v)
+		if got := jsonList(v); got != string(want) {
+			t.Errorf("jsonList(%q) = %v, want %s", v, got, want)
+		}
+	}
+	if jsonList(nil) != nil {
+		t.Error("an empty list is not NULL")
+	}
 }

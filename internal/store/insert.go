@@ -500,8 +500,35 @@ func jsonList(v []string) any {
 	if len(v) == 0 {
 		return nil
 	}
-	b, _ := json.Marshal(v) // cannot fail for strings
-	return string(b)
+	// Values are mostly plain ASCII, which json.Marshal writes as is;
+	// anything else goes through it, so the text is the same.
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if !plainJSON(s) {
+			enc, _ := json.Marshal(v) // cannot fail for strings
+			return string(enc)
+		}
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// plainJSON reports whether encoding/json writes s unchanged between
+// quotes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func floorDiv(a, b int64) int64 {
