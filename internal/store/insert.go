@@ -239,10 +239,13 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 	first := s.lastSeq + 1
 	auxDone := make(chan error, 1)
 	go func() { auxDone <- s.insertAux(ctx, prep, fresh, first) }()
-	err = insertMain(ctx, tx, prep, fresh, first)
+	labels, err := s.insertMain(ctx, tx, prep, fresh, first)
 	auxErr := <-auxDone
 	if err == nil {
 		s.lastSeq = first + int64(len(fresh)) - 1
+		for k, l := range labels {
+			s.labels[k] = l
+		}
 		s.wrote()
 	}
 	if err != nil || auxErr != nil {
@@ -265,8 +268,9 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 	return len(fresh), nil
 }
 
-// insertMain writes the alerts rows, labels and posture and commits.
-func insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fresh []int, first int64) error {
+// insertMain writes the alerts rows, labels and posture and commits. It
+// returns the labels it wrote, which the caller remembers once committed.
+func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fresh []int, first int64) (map[labelKey]string, error) {
 	bAlerts := newBulk(ctx, tx, `INSERT INTO alerts(seq, id, ts, rule_id, level, description, agent_id, agent_name, location,
 		groups, techniques, tactics, cells, resource_type, region, json) VALUES `, 16)
 	labels := make(map[labelKey]string)
@@ -275,18 +279,22 @@ func insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fresh []int, f
 	for _, i := range fresh {
 		r, err := prep.row(i)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		a := r.a
 		seq++
 		bAlerts.add(seq, a.ID, r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
 			r.lists[0], r.lists[1], r.lists[2], r.lists[3], r.rtype, r.region, r.json)
+		// Labels rarely change: write only those that differ from
+		// what this Store last committed.
 		if r.ruleID != "" {
-			labels[labelKey{dimRule, r.ruleID}] = r.desc
+			if k := (labelKey{dimRule, r.ruleID}); s.labels[k] != r.desc {
+				labels[k] = r.desc
+			}
 		}
 		for j, t := range r.techniques {
-			if r.techNames[j] != "" {
-				labels[labelKey{dimTechnique, t}] = r.techNames[j]
+			if k := (labelKey{dimTechnique, t}); r.techNames[j] != "" && s.labels[k] != r.techNames[j] {
+				labels[k] = r.techNames[j]
 			}
 		}
 		if isPostureRow(a.Data) {
@@ -294,20 +302,20 @@ func insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fresh []int, f
 		}
 	}
 	if err := bAlerts.flush(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := writeLabels(ctx, tx, labels); err != nil {
-		return err
+		return nil, err
 	}
 	for _, r := range post {
 		if err := updatePosture(ctx, tx, r); err != nil {
-			return fmt.Errorf("posture of alert %s: %w", r.a.ID, err)
+			return nil, fmt.Errorf("posture of alert %s: %w", r.a.ID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	return nil
+	return labels, nil
 }
 
 // insertAux writes and commits the index entries of the fresh alerts,

@@ -54,6 +54,9 @@ type Store struct {
 	// auxFault, when set (by tests), fails the index write of Insert
 	// after its statements ran, before its commit.
 	auxFault func() error
+	// labels are the labels this Store committed, so that a batch
+	// writes only those that changed.
+	labels map[labelKey]string
 	// created is set by migrate for a new alerts file.
 	created bool
 
@@ -82,7 +85,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, auxPath: path + auxSuffix, log: log, w: w}
+	s := &Store{path: path, auxPath: path + auxSuffix, log: log, w: w, labels: make(map[labelKey]string)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
