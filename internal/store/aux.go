@@ -245,6 +245,20 @@ func (s *Store) reconcile(ctx context.Context) error {
 	}
 	s.auxBehind = false
 	s.log.Info("alert store index rebuilt", "path", s.auxPath, "alerts", total)
+	// With statistics for the alerts' indexes and none for the side
+	// tables the planner misjudges filters by group or technique (a
+	// v1 store that was analysed, say): analyse the index file too,
+	// once.
+	var stats bool
+	if err := s.wa.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM m.sqlite_schema WHERE name = 'sqlite_stat1')
+		AND NOT EXISTS (SELECT 1 FROM main.sqlite_schema WHERE name = 'sqlite_stat1')`).Scan(&stats); err != nil {
+		return fmt.Errorf("reconcile index: %w", err)
+	}
+	if stats {
+		if _, err := s.wa.ExecContext(ctx, "ANALYZE main"); err != nil {
+			return fmt.Errorf("reconcile index: analyze: %w", err)
+		}
+	}
 	return nil
 }
 
