@@ -266,7 +266,8 @@ func (s *Store) reconcile(ctx context.Context) error {
 // written, out of the index file: its alerts are not stored. The rollups
 // of the days the batch touched are counted again from the stored alerts.
 func (s *Store) undoBatch(ctx context.Context, first, last, mainMax int64) error {
-	s.log.Warn("alert store index holds a batch whose alerts were not stored: removing it", "path", s.auxPath,
+	// Also reached, harmlessly, when pruning removed the newest alerts.
+	s.log.Info("alert store index holds a last batch the alerts file does not: removing it", "path", s.auxPath,
 		"from_seq", first, "to_seq", last)
 	tx, err := s.wa.BeginTx(ctx, nil)
 	if err != nil {

@@ -290,3 +290,28 @@ func TestJSONList(t *testing.T) {
 		t.Error("an empty list is not NULL")
 	}
 }
+
+func TestReopenAfterPruningEverything(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a store pruned of its newest alerts reopens consistent and takes new ones", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "alerts.db")
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		insert(t, s, batchA...)
+		insert(t, s, batchB...)
+		if n, err := s.Prune(ctx, base.Add(48*time.Hour)); err != nil || n != 4 {
+			t.Fatalf("Prune = %d, %v", n, err)
+		}
+		s.Close()
+		s, err = Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		defer s.Close()
+		checkConsistent(t, s, nil, map[string][]string{"alpha": {}, "bravo": {}})
+		insert(t, s, spec{id: "c1", at: 49 * time.Hour, fullLog: "charlie"})
+		checkConsistent(t, s, []string{"c1"}, map[string][]string{"charlie": {"c1"}, "bravo": {}})
+	})
+}
