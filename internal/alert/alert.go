@@ -320,6 +320,18 @@ func writeStrings(b *bytes.Buffer, vals []string) {
 // writeString writes s as a JSON string. Invalid UTF-8 is replaced, so a
 // hostile log line can never make an alert unreadable.
 func writeString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s) // cannot fail for a string
-	b.Write(enc)
+	// Most values are plain printable ASCII, which encoding/json writes
+	// as is: skip its reflection and allocation for them. Anything else
+	// (escapes, HTML-escaped <>&, non-ASCII, invalid UTF-8) goes through
+	// encoding/json, so the output is the same byte for byte.
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // cannot fail for a string
+			b.Write(enc)
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }

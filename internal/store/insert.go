@@ -21,6 +21,7 @@ import (
 // stored under.
 type row struct {
 	a          *alert.Alert
+	seq        int64 // set for the index file's writer
 	ts         int64
 	ruleID     string
 	level      int
@@ -203,9 +204,11 @@ func normRegion(v string) string {
 	return v
 }
 
-// Insert stores alerts in one transaction that is durable when Insert
-// returns. Alerts whose id is already stored are skipped, so replaying a
-// batch after a crash stores nothing twice; inserted counts the new ones.
+// Insert stores alerts durably: when it returns without error the batch
+// survives a power cut. Alerts whose id is already stored are skipped, so
+// replaying a batch after a crash stores nothing twice; inserted counts the
+// new ones. The alerts and their index entries are written in parallel,
+// one transaction in each file (see aux.go), committed at the same time.
 func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int, err error) {
 	alerts = slices.DeleteFunc(slices.Clone(alerts), func(a *alert.Alert) bool { return a == nil })
 	if len(alerts) == 0 {
@@ -214,6 +217,13 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 	// Encoding runs on the other cores while this one writes.
 	prep := startPreparing(alerts)
 	defer prep.wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.auxBehind {
+		if err := s.reconcile(ctx); err != nil {
+			return 0, fmt.Errorf("insert alerts: %w", err)
+		}
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("insert alerts: begin: %w", err)
@@ -226,89 +236,113 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 	if len(fresh) == 0 {
 		return 0, nil
 	}
-	var seq int64
-	if err := tx.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM alerts").Scan(&seq); err != nil {
-		return 0, fmt.Errorf("insert alerts: %w", err)
+	first := s.lastSeq + 1
+	auxDone := make(chan error, 1)
+	go func() { auxDone <- s.insertAux(ctx, prep, fresh, first) }()
+	labels, err := s.insertMain(ctx, tx, prep, fresh, first)
+	auxErr := <-auxDone
+	if err == nil {
+		s.lastSeq = first + int64(len(fresh)) - 1
+		for k, l := range labels {
+			s.labels[k] = l
+		}
+		s.wrote()
 	}
+	if err != nil || auxErr != nil {
+		// One file may hold the batch without the other: put them
+		// level before anything else is written.
+		s.auxBehind = true
+		if auxErr != nil {
+			s.log.Warn("alert store index write failed: rebuilding it", "path", s.auxPath, "err", auxErr)
+		}
+		rerr := s.reconcile(ctx)
+		switch {
+		case err != nil && rerr != nil:
+			return 0, fmt.Errorf("insert alerts: %w (then reconciling the index: %v)", err, rerr)
+		case err != nil:
+			return 0, fmt.Errorf("insert alerts: %w", err)
+		case rerr != nil:
+			return 0, fmt.Errorf("insert alerts: index: %w (rebuilding it: %v)", auxErr, rerr)
+		}
+	}
+	return len(fresh), nil
+}
+
+// insertMain writes the alerts rows, labels and posture and commits. It
+// returns the labels it wrote, which the caller remembers once committed.
+func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fresh []int, first int64) (map[labelKey]string, error) {
 	bAlerts := newBulk(ctx, tx, `INSERT INTO alerts(seq, id, ts, rule_id, level, description, agent_id, agent_name, location,
 		groups, techniques, tactics, cells, resource_type, region, json) VALUES `, 16)
-	bGroups := newBulk(ctx, tx, "INSERT OR IGNORE INTO alert_groups(grp, ts, seq) VALUES ", 3)
-	bTechs := newBulk(ctx, tx, "INSERT OR IGNORE INTO alert_techniques(technique, ts, seq) VALUES ", 3)
-	bTactics := newBulk(ctx, tx, "INSERT OR IGNORE INTO alert_tactics(tactic, ts, seq) VALUES ", 3)
-	// FTS5 flushes its pending terms to disk at the end of every
-	// statement, so the whole batch goes in as few statements as possible.
-	bFTS := newBulk(ctx, tx, "INSERT INTO alerts_fts(rowid, body) VALUES ", 2)
-	bFTS.rows = 5000
-	roll := make(rollups, 64)
 	labels := make(map[labelKey]string)
-	seqs := make(map[int64][2]int64) // minute → seq range
 	var post []*row
+	seq := first - 1
 	for _, i := range fresh {
 		r, err := prep.row(i)
 		if err != nil {
-			return 0, fmt.Errorf("insert alerts: %w", err)
+			return nil, err
 		}
 		a := r.a
 		seq++
 		bAlerts.add(seq, a.ID, r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
 			r.lists[0], r.lists[1], r.lists[2], r.lists[3], r.rtype, r.region, r.json)
-		for _, g := range r.groups {
-			bGroups.add(g, r.ts, seq)
-		}
-		for _, t := range r.techniques {
-			bTechs.add(t, r.ts, seq)
-		}
-		for _, t := range r.tactics {
-			bTactics.add(strings.ToLower(t), r.ts, seq)
-		}
-		bFTS.add(seq, r.body)
-		roll.add(r, 1)
-		m := floorDiv(r.ts, msPerMinute)
-		if sr, ok := seqs[m]; ok {
-			seqs[m] = [2]int64{min(sr[0], seq), max(sr[1], seq)}
-		} else {
-			seqs[m] = [2]int64{seq, seq}
-		}
+		// Labels rarely change: write only those that differ from
+		// what this Store last committed.
 		if r.ruleID != "" {
-			labels[labelKey{dimRule, r.ruleID}] = r.desc
+			if k := (labelKey{dimRule, r.ruleID}); s.labels[k] != r.desc {
+				labels[k] = r.desc
+			}
 		}
 		for j, t := range r.techniques {
-			if r.techNames[j] != "" {
-				labels[labelKey{dimTechnique, t}] = r.techNames[j]
+			if k := (labelKey{dimTechnique, t}); r.techNames[j] != "" && s.labels[k] != r.techNames[j] {
+				labels[k] = r.techNames[j]
 			}
 		}
 		if isPostureRow(a.Data) {
 			post = append(post, r)
 		}
 	}
-	for _, b := range []*bulk{bAlerts, bGroups, bTechs, bTactics, bFTS} {
-		if err := b.flush(); err != nil {
-			return 0, fmt.Errorf("insert alerts: %w", err)
-		}
-	}
-	if err := roll.write(ctx, tx); err != nil {
-		return 0, fmt.Errorf("insert alerts: %w", err)
+	if err := bAlerts.flush(); err != nil {
+		return nil, err
 	}
 	if err := writeLabels(ctx, tx, labels); err != nil {
-		return 0, fmt.Errorf("insert alerts: %w", err)
-	}
-	for m, sr := range seqs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO minute_seq(minute, min_seq, max_seq) VALUES (?, ?, ?)
-			ON CONFLICT(minute) DO UPDATE SET min_seq = min(min_seq, excluded.min_seq), max_seq = max(max_seq, excluded.max_seq)`,
-			m, sr[0], sr[1]); err != nil {
-			return 0, fmt.Errorf("insert alerts: seq ranges: %w", err)
-		}
+		return nil, err
 	}
 	for _, r := range post {
 		if err := updatePosture(ctx, tx, r); err != nil {
-			return 0, fmt.Errorf("insert alerts: posture of alert %s: %w", r.a.ID, err)
+			return nil, fmt.Errorf("posture of alert %s: %w", r.a.ID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("insert alerts: commit: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	s.wrote()
-	return len(fresh), nil
+	return labels, nil
+}
+
+// insertAux writes and commits the index entries of the fresh alerts,
+// seqs from first, in the index file.
+func (s *Store) insertAux(ctx context.Context, prep *preparing, fresh []int, first int64) error {
+	tx, err := s.wa.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	err = writeAuxFunc(ctx, tx, len(fresh), func(k int) (*row, error) {
+		r, err := prep.row(fresh[k])
+		if err == nil {
+			r.seq = first + int64(k)
+		}
+		return r, err
+	})
+	if err == nil && s.auxFault != nil {
+		err = s.auxFault()
+	}
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 // preparing encodes alerts into rows on every core, chunk by chunk, so
@@ -474,8 +508,35 @@ func jsonList(v []string) any {
 	if len(v) == 0 {
 		return nil
 	}
-	b, _ := json.Marshal(v) // cannot fail for strings
-	return string(b)
+	// Values are mostly plain ASCII, which json.Marshal writes as is;
+	// anything else goes through it, so the text is the same.
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range v {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if !plainJSON(s) {
+			enc, _ := json.Marshal(v) // cannot fail for strings
+			return string(enc)
+		}
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// plainJSON reports whether encoding/json writes s unchanged between
+// quotes.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func floorDiv(a, b int64) int64 {

@@ -28,7 +28,9 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 			return total, fmt.Errorf("prune alerts: %w", err)
 		}
 		hi := min((h+1)*msPerHour, cut)
+		s.mu.Lock()
 		n, err := s.pruneRange(ctx, h*msPerHour, hi)
+		s.mu.Unlock()
 		if err != nil {
 			return total, fmt.Errorf("prune alerts before %s: %w", before.UTC().Format(time.RFC3339), err)
 		}
@@ -38,11 +40,46 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 	return total, nil
 }
 
-// pruneRange deletes the alerts in [lo, hi), which lies within one hour.
+// pruneRange deletes the alerts in [lo, hi), which lies within one hour:
+// first their index entries, recording the range as pending in the same
+// transaction, then the alerts, then the pending mark. A crash in between
+// leaves the mark, and Open finishes the job (finishPrune) without taking
+// the alerts out of the rollups twice. The caller holds s.mu.
 func (s *Store) pruneRange(ctx context.Context, lo, hi int64) (int, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	if s.auxBehind {
+		if err := s.reconcile(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.pruneIndex(ctx, lo, hi); err != nil {
+		return 0, err
+	}
+	return s.finishPrune(ctx, lo, hi)
+}
+
+// finishPrune deletes the alerts in [lo, hi), whose index entries are
+// gone, and clears the pending mark.
+func (s *Store) finishPrune(ctx context.Context, lo, hi int64) (int, error) {
+	res, err := s.w.ExecContext(ctx, "DELETE FROM alerts WHERE ts >= ? AND ts < ?", lo, hi)
+	if err != nil {
+		return 0, fmt.Errorf("delete alerts: %w", err)
+	}
+	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, err
+	}
+	if _, err := s.wa.ExecContext(ctx, "UPDATE aux_state SET v = 0 WHERE k IN ('prune_lo', 'prune_hi')"); err != nil {
+		return int(n), fmt.Errorf("clear pending prune: %w", err)
+	}
+	return int(n), nil
+}
+
+// pruneIndex deletes the index entries of the alerts in [lo, hi) in the
+// index file, whose writer reads the alerts through the attached main file.
+func (s *Store) pruneIndex(ctx context.Context, lo, hi int64) error {
+	tx, err := s.wa.BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
 	defer tx.Rollback()
 	// Rollups first, while the rows still exist. A whole hour goes at
@@ -53,26 +90,26 @@ func (s *Store) pruneRange(ctx context.Context, lo, hi int64) (int, error) {
 		if _, err := tx.ExecContext(ctx, `UPDATE rollups AS d SET n = d.n - h.n FROM rollups AS h
 			WHERE d.dim = ? AND d.bucket = ? AND h.dim = ? AND h.bucket = ? AND h.k1 = d.k1 AND h.k2 = d.k2`,
 			dimRuleDay, floorDiv(lo, msPerDay), dimRule, hour); err != nil {
-			return 0, err
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim = ? AND bucket = ? AND n <= 0", dimRuleDay, floorDiv(lo, msPerDay)); err != nil {
-			return 0, err
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim NOT IN (?, ?) AND bucket = ?", dimMinute, dimRuleDay, hour); err != nil {
-			return 0, err
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim = ? AND bucket >= ? AND bucket < ?",
 			dimMinute, hour*60, hour*60+60); err != nil {
-			return 0, err
+			return err
 		}
 		// A partial hour keeps its minutes' ranges: wider than needed,
 		// which is all a bound must be.
 		if _, err := tx.ExecContext(ctx, "DELETE FROM minute_seq WHERE minute >= ? AND minute < ?", hour*60, hour*60+60); err != nil {
-			return 0, err
+			return err
 		}
 	} else {
-		if err := subtractRollups(ctx, tx, lo, hi); err != nil {
-			return 0, err
+		if err := addRollups(ctx, tx, lo, hi, -1); err != nil {
+			return err
 		}
 	}
 	for _, side := range []struct{ table, col, list string }{
@@ -84,21 +121,16 @@ func (s *Store) pruneRange(ctx context.Context, lo, hi int64) (int, error) {
 		q := "DELETE FROM " + side.table + " WHERE " + side.col + " IN (SELECT DISTINCT " + valueExpr(side.list) +
 			" FROM alerts a, json_each(a." + side.list + ") j WHERE a.ts >= ? AND a.ts < ?) AND ts >= ? AND ts < ?"
 		if _, err := tx.ExecContext(ctx, q, lo, hi, lo, hi); err != nil {
-			return 0, fmt.Errorf("delete from %s: %w", side.table, err)
+			return fmt.Errorf("delete from %s: %w", side.table, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM alerts_fts WHERE rowid IN (SELECT seq FROM alerts WHERE ts >= ? AND ts < ?)", lo, hi); err != nil {
-		return 0, fmt.Errorf("delete from full text index: %w", err)
+		return fmt.Errorf("delete from full text index: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, "DELETE FROM alerts WHERE ts >= ? AND ts < ?", lo, hi)
-	if err != nil {
-		return 0, fmt.Errorf("delete alerts: %w", err)
+	if _, err := tx.ExecContext(ctx, "UPDATE aux_state SET v = CASE k WHEN 'prune_lo' THEN ? ELSE ? END WHERE k IN ('prune_lo', 'prune_hi')", lo, hi); err != nil {
+		return fmt.Errorf("mark pending prune: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	return int(n), tx.Commit()
+	return tx.Commit()
 }
 
 // valueExpr is how a side table spells a list value: tactics are kept in
@@ -110,8 +142,9 @@ func valueExpr(list string) string {
 	return "j.value"
 }
 
-// subtractRollups takes the alerts in [lo, hi) out of the rollups.
-func subtractRollups(ctx context.Context, tx *sql.Tx, lo, hi int64) error {
+// addRollups counts the stored alerts in [lo, hi) into the rollups
+// (delta 1) or takes them out (-1).
+func addRollups(ctx context.Context, tx *sql.Tx, lo, hi, delta int64) error {
 	rows, err := tx.QueryContext(ctx, `SELECT ts, rule_id, level, agent_name, location, groups, techniques, tactics, cells,
 		resource_type, region FROM alerts WHERE ts >= ? AND ts < ?`, lo, hi)
 	if err != nil {
@@ -127,7 +160,7 @@ func subtractRollups(ctx context.Context, tx *sql.Tx, lo, hi int64) error {
 			return fmt.Errorf("read pruned alerts: %w", err)
 		}
 		r.groups, r.techniques, r.tactics, r.cells = decodeList(groups), decodeList(techs), decodeList(tactics), decodeList(cells)
-		roll.add(&r, -1)
+		roll.add(&r, delta)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -84,24 +84,48 @@ func (rs rollups) add(r *row, delta int64) {
 	}
 }
 
-// write applies the accumulated changes and drops rows that reached zero.
+// write applies the accumulated changes, many rows per statement, and
+// drops rows that reached zero.
 func (rs rollups) write(ctx context.Context, tx *sql.Tx) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO rollups(dim, bucket, k1, k2, n) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT(dim, bucket, k1, k2) DO UPDATE SET n = n + excluded.n`)
-	if err != nil {
-		return fmt.Errorf("update rollups: %w", err)
+	const per = 50 // rows per statement
+	one := "(?, ?, ?, ?, ?)"
+	stmt := func(rows int) string {
+		return "INSERT INTO rollups(dim, bucket, k1, k2, n) VALUES " + strings.Repeat(one+", ", rows-1) + one +
+			" ON CONFLICT(dim, bucket, k1, k2) DO UPDATE SET n = n + excluded.n"
 	}
-	defer st.Close()
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, per*5)
 	negative := false
 	for k, n := range rs {
 		if n == 0 {
 			continue
 		}
 		negative = negative || n < 0
-		if _, err := st.ExecContext(ctx, k.dim, k.bucket, k.k1, k.k2, n); err != nil {
+		args = append(args, k.dim, k.bucket, k.k1, k.k2, n)
+		if len(args) < per*5 {
+			continue
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.PrepareContext(ctx, stmt(per)); err != nil {
+				return fmt.Errorf("update rollups: %w", err)
+			}
+		}
+		if _, err := full.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("update rollups: %w", err)
+		}
+		args = args[:0]
+	}
+	if len(args) > 0 {
+		if _, err := tx.ExecContext(ctx, stmt(len(args)/5), args...); err != nil {
 			return fmt.Errorf("update rollups: %w", err)
 		}
 	}

@@ -105,4 +105,14 @@ CREATE TABLE posture_changes (
 ) WITHOUT ROWID;
 CREATE INDEX posture_changes_ts ON posture_changes(ts);
 `,
+	// v2: the index entries move to the index file beside the store
+	// (aux.go), which Open rebuilds from the alerts.
+	`
+DROP TABLE alert_groups;
+DROP TABLE alert_techniques;
+DROP TABLE alert_tactics;
+DROP TABLE alerts_fts;
+DROP TABLE rollups;
+DROP TABLE minute_seq;
+`,
 }

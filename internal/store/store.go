@@ -12,14 +12,14 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"runtime"
 	"strings"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"sync"
+	"sync/atomic"
 )
 
 // pageSize is the page size of new stores.
@@ -35,12 +35,32 @@ type Options struct {
 // writes are serialised on one connection while reads use a pool of
 // their own and see the last committed transaction (WAL).
 type Store struct {
-	path string
-	log  *slog.Logger
-	w    *sql.DB // the one writer connection
-	r    *sql.DB // readers
-	ck   *sql.DB // the checkpointer's connection
+	path    string
+	auxPath string // the index file (see aux.go)
+	log     *slog.Logger
+	w       *sql.DB // the one writer connection of the main file
+	wa      *sql.DB // the one writer connection of the index file (main attached, read only)
+	r       *sql.DB // readers: main file, index file attached
+	ck      *sql.DB // the checkpointer's connection
 
+	// mu serialises writers; it guards the fields below.
+	mu sync.Mutex
+	// lastSeq is the highest seq ever given, in either file, so that a
+	// seq is never reused even when pruning removed the newest alerts.
+	lastSeq int64
+	// auxBehind is set when an index write failed after its alerts were
+	// committed: the next write reconciles first.
+	auxBehind bool
+	// auxFault, when set (by tests), fails the index write of Insert
+	// after its statements ran, before its commit.
+	auxFault func() error
+	// labels are the labels this Store committed, so that a batch
+	// writes only those that changed.
+	labels map[labelKey]string
+	// created is set by migrate for a new alerts file.
+	created bool
+
+	writes   atomic.Int64  // commits, for the checkpointer
 	kick     chan struct{} // a write happened: checkpoint soon
 	stopCk   context.CancelFunc
 	ckExited chan struct{}
@@ -57,37 +77,58 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("open alert store %s: is a directory", path)
 	}
-	base := "file:" + (&url.URL{Path: path}).EscapedPath()
 	// The writer leaves checkpoints to the checkpointer (see checkpointer)
 	// until the WAL is ~200 MB, when it does one itself as a safety net.
-	w, err := sql.Open("sqlite", base+"?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"+
-		"&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(50000)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("open alert store %s: %w", path, err)
-	}
+	const writeQ = "_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)" +
+		"&_pragma=wal_autocheckpoint(50000)&_pragma=journal_size_limit(67108864)"
+	w := openDB(path, writeQ+"&_txlock=immediate", "", "")
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, log: log, w: w}
+	s := &Store{path: path, auxPath: path + auxSuffix, log: log, w: w, labels: make(map[labelKey]string)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", base+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)")
+	if s.created {
+		// An index file left beside a new alerts file indexes alerts
+		// that are gone.
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if err := os.Remove(s.auxPath + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+				w.Close()
+				return nil, fmt.Errorf("open alert store %s: remove stale index file: %w", path, err)
+			}
+		}
+	}
+	// The index writer attaches the main file to read alerts when it
+	// rebuilds or prunes; its transactions are deferred so that they
+	// never take the main file's write lock.
+	wa := openDB(s.auxPath, writeQ, path, "m")
+	wa.SetMaxOpenConns(1)
+	wa.SetMaxIdleConns(1)
+	wa.SetConnMaxLifetime(0)
+	s.wa = wa
+	if err := s.migrateAux(ctx); err != nil {
+		wa.Close()
+		w.Close()
+		return nil, err
+	}
+	s.mu.Lock()
+	err := s.reconcile(ctx)
+	s.mu.Unlock()
 	if err != nil {
+		wa.Close()
 		w.Close()
 		return nil, fmt.Errorf("open alert store %s: %w", path, err)
 	}
+	r := openDB(path, "_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)", s.auxPath, "aux",
+		"PRAGMA aux.cache_size = -32768")
 	n := max(2, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	s.r = r
-	ck, err := sql.Open("sqlite", base+"?_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)")
-	if err != nil {
-		r.Close()
-		w.Close()
-		return nil, fmt.Errorf("open alert store %s: %w", path, err)
-	}
+	// Without a schema name, wal_checkpoint checkpoints every attached file.
+	ck := openDB(path, "_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)", s.auxPath, "aux")
 	ck.SetMaxOpenConns(1)
 	s.ck = ck
 	s.kick = make(chan struct{}, 1)
@@ -116,8 +157,19 @@ func (s *Store) checkpointer(ctx context.Context) {
 	}
 }
 
-// wrote tells the checkpointer there is work.
+// ckEvery is how many commits the checkpointer lets pass between
+// checkpoints: the pages at the newest end of every index, and the
+// rollup and full text pages, are rewritten by every batch, and copying
+// them into the file once per ckEvery batches instead of once per batch
+// saves most of the checkpointing work. Readers pay a little for the
+// longer WAL.
+const ckEvery = 8
+
+// wrote counts a commit and tells the checkpointer every ckEvery.
 func (s *Store) wrote() {
+	if s.writes.Add(1)%ckEvery != 0 {
+		return
+	}
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -131,6 +183,9 @@ func (s *Store) Close() error {
 	err := s.ck.Close()
 	if rerr := s.r.Close(); rerr != nil && err == nil {
 		err = rerr
+	}
+	if werr := s.wa.Close(); werr != nil && err == nil {
+		err = werr
 	}
 	if werr := s.w.Close(); werr != nil && err == nil {
 		err = werr
@@ -157,6 +212,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	switch {
 	case appID == 0 && version == 0 && tables == 0:
+		s.created = true
 		// A new, empty file: big pages mean fewer writes per batch and
 		// shallower indexes. Only a new file can change its page size.
 		if _, err := s.w.ExecContext(ctx, fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
@@ -236,8 +292,17 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		return st, fmt.Errorf("alert store stats: %w", err)
 	}
 	st.SizeBytes = pages * pageSize
-	if fi, err := os.Stat(s.path + "-wal"); err == nil {
-		st.SizeBytes += fi.Size()
+	if err := s.r.QueryRowContext(ctx, "PRAGMA aux.page_count").Scan(&pages); err != nil {
+		return st, fmt.Errorf("alert store stats: %w", err)
+	}
+	if err := s.r.QueryRowContext(ctx, "PRAGMA aux.page_size").Scan(&pageSize); err != nil {
+		return st, fmt.Errorf("alert store stats: %w", err)
+	}
+	st.SizeBytes += pages * pageSize
+	for _, wal := range []string{s.path + "-wal", s.auxPath + "-wal"} {
+		if fi, err := os.Stat(wal); err == nil {
+			st.SizeBytes += fi.Size()
+		}
 	}
 	return st, nil
 }

@@ -1,0 +1,36 @@
+package alert
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+func TestWriteStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{
+		"", "plain text 123", `quote " and \ backslash`, "<script>&amp;</script>", "tab\tnew\nline\r\x00\x1f",
+		"del \x7f", "héllo wörld", "invalid \xff\xfe utf-8", "line sep \u2028 para \u2029", "emoji 🙂",
+	} {
+		var b bytes.Buffer
+		writeString(&b, s)
+		want, _ := json.Marshal(s)
+		if b.String() != string(want) {
+			t.Errorf("writeString(%q) = %s, want %s", s, b.String(), want)
+		}
+	}
+}
+
+func BenchmarkMarshalJSON(b *testing.B) {
+	a := &Alert{
+		ID: "1730000000.1", Manager: "tld", FullLog: "Nov 25 10:00:00 web-01 sshd[123]: Failed password for root from 203.0.113.5 port 22 ssh2",
+		Rule:  &Rule{ID: "5712", Level: 10, Description: "sshd: brute force", Groups: []string{"syslog", "sshd"}},
+		Agent: Agent{ID: "001", Name: "web-01"}, Location: "/var/log/auth.log",
+		Data: Fields{{Key: "srcip", Value: "203.0.113.5"}, {Key: "dstuser", Value: "root"}, {Key: "azure.resource.id", Value: "/subscriptions/x"}},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := a.MarshalJSON(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
