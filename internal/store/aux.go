@@ -233,7 +233,7 @@ func (s *Store) reconcile(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reconcile index: %w", err)
 		}
-		if err := writeAux(ctx, tx, rows, last); err != nil {
+		if err := writeAux(ctx, tx, s.was, rows, last); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("reconcile index: %w", err)
 		}
@@ -434,20 +434,20 @@ func flatten(dec *json.Decoder, key string, out *alert.Fields) error {
 
 // writeAux writes the index entries of rows (whose seqs are set) and
 // records last as applied_seq, in the index file's transaction tx.
-func writeAux(ctx context.Context, tx *sql.Tx, rows []*row, last int64) error {
-	return writeAuxFunc(ctx, tx, len(rows), func(k int) (*row, error) { return rows[k], nil })
+func writeAux(ctx context.Context, tx *sql.Tx, stmts *stmtCache, rows []*row, last int64) error {
+	return writeAuxFunc(ctx, tx, stmts, len(rows), func(k int) (*row, error) { return rows[k], nil })
 }
 
 // writeAuxFunc is writeAux over n rows that next returns in seq order
 // (waiting for each as it is prepared).
-func writeAuxFunc(ctx context.Context, tx *sql.Tx, n int, next func(k int) (*row, error)) error {
-	bGroups := newBulk(ctx, tx, "INSERT OR IGNORE INTO alert_groups(grp, ts, seq) VALUES ", 3)
-	bTechs := newBulk(ctx, tx, "INSERT OR IGNORE INTO alert_techniques(technique, ts, seq) VALUES ", 3)
-	bTactics := newBulk(ctx, tx, "INSERT OR IGNORE INTO alert_tactics(tactic, ts, seq) VALUES ", 3)
+func writeAuxFunc(ctx context.Context, tx *sql.Tx, stmts *stmtCache, n int, next func(k int) (*row, error)) error {
+	bGroups := newBulk(ctx, tx, stmts, "INSERT OR IGNORE INTO alert_groups(grp, ts, seq) VALUES ", 3)
+	bTechs := newBulk(ctx, tx, stmts, "INSERT OR IGNORE INTO alert_techniques(technique, ts, seq) VALUES ", 3)
+	bTactics := newBulk(ctx, tx, stmts, "INSERT OR IGNORE INTO alert_tactics(tactic, ts, seq) VALUES ", 3)
 	// FTS5 flushes its pending terms to disk at the end of every
 	// statement, so the whole batch goes in as few statements as possible.
-	bFTS := newBulk(ctx, tx, "INSERT INTO alerts_fts(rowid, body) VALUES ", 2)
-	bFTS.rows = 5000
+	bFTS := newBulk(ctx, tx, stmts, "INSERT INTO alerts_fts(rowid, body) VALUES ", 2)
+	bFTS.rows, bFTS.whole = 5000, true
 	roll := make(rollups, 64)
 	seqs := make(map[int64][2]int64) // minute → seq range
 	var first, last int64
@@ -486,11 +486,11 @@ func writeAuxFunc(ctx context.Context, tx *sql.Tx, n int, next func(k int) (*row
 			return err
 		}
 	}
-	if err := roll.write(ctx, tx); err != nil {
+	if err := roll.write(ctx, tx, stmts); err != nil {
 		return err
 	}
 	for m, sr := range seqs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO minute_seq(minute, min_seq, max_seq) VALUES (?, ?, ?)
+		if _, err := stmts.exec(ctx, tx, `INSERT INTO minute_seq(minute, min_seq, max_seq) VALUES (?, ?, ?)
 			ON CONFLICT(minute) DO UPDATE SET min_seq = min(min_seq, excluded.min_seq), max_seq = max(max_seq, excluded.max_seq)`,
 			m, sr[0], sr[1]); err != nil {
 			return fmt.Errorf("seq ranges: %w", err)
@@ -499,7 +499,7 @@ func writeAuxFunc(ctx context.Context, tx *sql.Tx, n int, next func(k int) (*row
 	if n == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE aux_state SET v = CASE k WHEN 'applied_seq' THEN ? WHEN 'batch_first_seq' THEN ?
+	if _, err := stmts.exec(ctx, tx, `UPDATE aux_state SET v = CASE k WHEN 'applied_seq' THEN ? WHEN 'batch_first_seq' THEN ?
 		WHEN 'batch_lo_ts' THEN ? ELSE ? END WHERE k IN ('applied_seq', 'batch_first_seq', 'batch_lo_ts', 'batch_hi_ts')`,
 		last, first, lo, hi); err != nil {
 		return fmt.Errorf("record applied seq: %w", err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"slices"
 	"strings"
@@ -224,12 +225,15 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 			return 0, fmt.Errorf("insert alerts: %w", err)
 		}
 	}
+	if err := s.ws.fill(ctx); err != nil {
+		return 0, fmt.Errorf("insert alerts: prepare: %w", err)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("insert alerts: begin: %w", err)
 	}
 	defer tx.Rollback()
-	fresh, err := newOnly(ctx, tx, alerts)
+	fresh, err := newOnly(ctx, tx, s.ws, alerts)
 	if err != nil {
 		return 0, fmt.Errorf("insert alerts: %w", err)
 	}
@@ -271,7 +275,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 // insertMain writes the alerts rows, labels and posture and commits. It
 // returns the labels it wrote, which the caller remembers once committed.
 func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fresh []int, first int64) (map[labelKey]string, error) {
-	bAlerts := newBulk(ctx, tx, `INSERT INTO alerts(seq, id, ts, rule_id, level, description, agent_id, agent_name, location,
+	bAlerts := newBulk(ctx, tx, s.ws, `INSERT INTO alerts(seq, id, ts, rule_id, level, description, agent_id, agent_name, location,
 		groups, techniques, tactics, cells, resource_type, region, json) VALUES `, 16)
 	labels := make(map[labelKey]string)
 	var post []*row
@@ -321,12 +325,15 @@ func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fre
 // insertAux writes and commits the index entries of the fresh alerts,
 // seqs from first, in the index file.
 func (s *Store) insertAux(ctx context.Context, prep *preparing, fresh []int, first int64) error {
+	if err := s.was.fill(ctx); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
 	tx, err := s.wa.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	err = writeAuxFunc(ctx, tx, len(fresh), func(k int) (*row, error) {
+	err = writeAuxFunc(ctx, tx, s.was, len(fresh), func(k int) (*row, error) {
 		r, err := prep.row(fresh[k])
 		if err == nil {
 			r.seq = first + int64(k)
@@ -393,7 +400,7 @@ func (p *preparing) wait() { p.wg.Wait() }
 
 // newOnly returns the indexes of the alerts whose id is neither stored
 // already nor repeats an earlier alert of the batch.
-func newOnly(ctx context.Context, tx *sql.Tx, alerts []*alert.Alert) ([]int, error) {
+func newOnly(ctx context.Context, tx *sql.Tx, stmts *stmtCache, alerts []*alert.Alert) ([]int, error) {
 	seen := make(map[string]bool, len(alerts))
 	const chunk = 500
 	for i := 0; i < len(alerts); i += chunk {
@@ -402,10 +409,11 @@ func newOnly(ctx context.Context, tx *sql.Tx, alerts []*alert.Alert) ([]int, err
 		for j, a := range part {
 			args[j] = a.ID
 		}
-		q, err := tx.QueryContext(ctx, "SELECT id FROM alerts WHERE id IN ("+placeholders(len(part))+")", args...)
+		q, st, err := stmts.query(ctx, tx, "SELECT id FROM alerts WHERE id IN ("+placeholders(len(part))+")", args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up stored ids: %w", err)
 		}
+		defer st.Close()
 		for q.Next() {
 			var id string
 			if err := q.Scan(&id); err != nil {
@@ -430,22 +438,29 @@ func newOnly(ctx context.Context, tx *sql.Tx, alerts []*alert.Alert) ([]int, err
 }
 
 // bulk batches rows into multi-row INSERT statements: one statement per
-// 50 rows costs far less than 50 statements.
+// 50 rows costs far less than 50 statements. Statements come from the
+// writer's cache, so the rows left over at the end go in statements of
+// 32, 16, … 1 rows, of which there are few, rather than one of any size.
 type bulk struct {
 	ctx    context.Context
 	tx     *sql.Tx
+	stmts  *stmtCache
 	prefix string
+	suffix string // after the VALUES list (ON CONFLICT …)
 	cols   int
 	rows   int // rows per statement
-	args   []any
-	full   *sql.Stmt
-	err    error
+	// whole makes flush write what is left in one statement: full
+	// text flushes its pending terms at the end of every statement.
+	whole bool
+	args  []any
+	full  *sql.Stmt
+	err   error
 }
 
 const bulkRows = 50
 
-func newBulk(ctx context.Context, tx *sql.Tx, prefix string, cols int) *bulk {
-	return &bulk{ctx: ctx, tx: tx, prefix: prefix, cols: cols, rows: bulkRows}
+func newBulk(ctx context.Context, tx *sql.Tx, stmts *stmtCache, prefix string, cols int) *bulk {
+	return &bulk{ctx: ctx, tx: tx, stmts: stmts, prefix: prefix, cols: cols, rows: bulkRows}
 }
 
 func (b *bulk) add(vals ...any) {
@@ -455,7 +470,7 @@ func (b *bulk) add(vals ...any) {
 	b.args = append(b.args, vals...)
 	if len(b.args) == b.cols*b.rows {
 		if b.full == nil {
-			b.full, b.err = b.tx.PrepareContext(b.ctx, b.sql(b.rows))
+			b.full, b.err = b.stmts.prepare(b.ctx, b.tx, b.sql(b.rows))
 			if b.err != nil {
 				return
 			}
@@ -467,17 +482,23 @@ func (b *bulk) add(vals ...any) {
 
 func (b *bulk) sql(rows int) string {
 	one := "(" + placeholders(b.cols) + ")"
-	return b.prefix + strings.Repeat(one+", ", rows-1) + one
+	return b.prefix + strings.Repeat(one+", ", rows-1) + one + b.suffix
 }
 
 // flush writes what is left and releases the statement.
 func (b *bulk) flush() error {
-	if b.err == nil && len(b.args) > 0 {
-		_, b.err = b.tx.ExecContext(b.ctx, b.sql(len(b.args)/b.cols), b.args...)
-		b.args = b.args[:0]
+	for b.err == nil && len(b.args) > 0 {
+		n := len(b.args) / b.cols
+		if !b.whole {
+			n = 1 << (bits.Len(uint(n)) - 1) // the largest power of two ≤ n
+		}
+		_, b.err = b.stmts.exec(b.ctx, b.tx, b.sql(n), b.args[:n*b.cols]...)
+		b.args = b.args[n*b.cols:]
 	}
+	b.args = b.args[:0]
 	if b.full != nil {
 		b.full.Close()
+		b.full = nil
 	}
 	if b.err != nil {
 		return fmt.Errorf("%s…: %w", b.prefix[:min(len(b.prefix), 40)], b.err)

@@ -166,7 +166,7 @@ func addRollups(ctx context.Context, tx *sql.Tx, lo, hi, delta int64) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read pruned alerts: %w", err)
 	}
-	return roll.write(ctx, tx)
+	return roll.write(ctx, tx, nil)
 }
 
 // RunRetention deletes alerts older than days now and then hourly until

@@ -85,49 +85,23 @@ func (rs rollups) add(r *row, delta int64) {
 }
 
 // write applies the accumulated changes, many rows per statement, and
-// drops rows that reached zero.
-func (rs rollups) write(ctx context.Context, tx *sql.Tx) error {
+// drops rows that reached zero. stmts may be nil.
+func (rs rollups) write(ctx context.Context, tx *sql.Tx, stmts *stmtCache) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	const per = 50 // rows per statement
-	one := "(?, ?, ?, ?, ?)"
-	stmt := func(rows int) string {
-		return "INSERT INTO rollups(dim, bucket, k1, k2, n) VALUES " + strings.Repeat(one+", ", rows-1) + one +
-			" ON CONFLICT(dim, bucket, k1, k2) DO UPDATE SET n = n + excluded.n"
-	}
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	args := make([]any, 0, per*5)
+	b := newBulk(ctx, tx, stmts, "INSERT INTO rollups(dim, bucket, k1, k2, n) VALUES ", 5)
+	b.suffix = " ON CONFLICT(dim, bucket, k1, k2) DO UPDATE SET n = n + excluded.n"
 	negative := false
 	for k, n := range rs {
 		if n == 0 {
 			continue
 		}
 		negative = negative || n < 0
-		args = append(args, k.dim, k.bucket, k.k1, k.k2, n)
-		if len(args) < per*5 {
-			continue
-		}
-		if full == nil {
-			var err error
-			if full, err = tx.PrepareContext(ctx, stmt(per)); err != nil {
-				return fmt.Errorf("update rollups: %w", err)
-			}
-		}
-		if _, err := full.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("update rollups: %w", err)
-		}
-		args = args[:0]
+		b.add(k.dim, k.bucket, k.k1, k.k2, n)
 	}
-	if len(args) > 0 {
-		if _, err := tx.ExecContext(ctx, stmt(len(args)/5), args...); err != nil {
-			return fmt.Errorf("update rollups: %w", err)
-		}
+	if err := b.flush(); err != nil {
+		return fmt.Errorf("update rollups: %w", err)
 	}
 	if negative {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE n <= 0"); err != nil {

@@ -38,10 +38,12 @@ type Store struct {
 	path    string
 	auxPath string // the index file (see aux.go)
 	log     *slog.Logger
-	w       *sql.DB // the one writer connection of the main file
-	wa      *sql.DB // the one writer connection of the index file (main attached, read only)
-	r       *sql.DB // readers: main file, index file attached
-	ck      *sql.DB // the checkpointer's connection
+	w       *sql.DB    // the one writer connection of the main file
+	wa      *sql.DB    // the one writer connection of the index file (main attached, read only)
+	ws      *stmtCache // w's statements
+	was     *stmtCache // wa's statements
+	r       *sql.DB    // readers: main file, index file attached
+	ck      *sql.DB    // the checkpointer's connection
 
 	// mu serialises writers; it guards the fields below.
 	mu sync.Mutex
@@ -90,7 +92,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	s := &Store{path: path, auxPath: path + auxSuffix, log: log, w: w, labels: make(map[labelKey]string)}
+	s := &Store{path: path, auxPath: path + auxSuffix, log: log, w: w, ws: newStmtCache(w), labels: make(map[labelKey]string)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -112,7 +114,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	wa.SetMaxOpenConns(1)
 	wa.SetMaxIdleConns(1)
 	wa.SetConnMaxLifetime(0)
-	s.wa = wa
+	s.wa, s.was = wa, newStmtCache(wa)
 	if err := s.migrateAux(ctx); err != nil {
 		wa.Close()
 		w.Close()
@@ -185,6 +187,8 @@ func (s *Store) wrote() {
 func (s *Store) Close() error {
 	s.stopCk()
 	<-s.ckExited
+	s.ws.close()
+	s.was.close()
 	err := s.ck.Close()
 	if rerr := s.r.Close(); rerr != nil && err == nil {
 		err = rerr
