@@ -116,10 +116,12 @@ func (g *benchGen) next(ts time.Time) *alert.Alert {
 	ip := fmt.Sprintf("203.0.%d.%d", g.rng.IntN(256), g.rng.IntN(256))
 	a := &alert.Alert{
 		Timestamp: ts,
-		ID:        fmt.Sprintf("%d.%d", ts.Unix(), g.seq),
-		Rule:      &alert.Rule{ID: r.id, Level: r.level, Description: r.desc, Groups: r.groups, Mitre: r.mitre, FiredTimes: 1},
-		Agent:     g.agents[g.rng.IntN(len(g.agents))],
-		Manager:   "tld-manager",
+		// Real event ids are 32-hex-digit hashes: random, not sorted,
+		// which is what the unique id index pays for.
+		ID:      fmt.Sprintf("%016x%016x", g.rng.Uint64(), g.rng.Uint64()),
+		Rule:    &alert.Rule{ID: r.id, Level: r.level, Description: r.desc, Groups: r.groups, Mitre: r.mitre, FiredTimes: 1},
+		Agent:   g.agents[g.rng.IntN(len(g.agents))],
+		Manager: "tld-manager",
 	}
 	user := fmt.Sprintf("user%04d", g.rng.IntN(5000))
 	if r.azure {
