@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,23 @@ type Alert struct {
 	// PreviousOutput carries the events a correlation rule matched before
 	// this one, as Wazuh's previous_output.
 	PreviousOutput string
+
+	// encoded caches JSON(): every output writes the same bytes.
+	encoded atomic.Pointer[[]byte]
+}
+
+// JSON returns the alert's Wazuh JSON, encoded once and shared by every
+// output (they run side by side, hence the atomic). The alert must not
+// change after the first call. The result is full to capacity, so an
+// append copies it instead of writing into bytes another output reads.
+func (a *Alert) JSON() []byte {
+	if p := a.encoded.Load(); p != nil {
+		return *p
+	}
+	b, _ := a.MarshalJSON() // it cannot fail
+	b = b[:len(b):len(b)]
+	a.encoded.Store(&b)
+	return b
 }
 
 // Rule is the part of an alert that describes the rule that fired.

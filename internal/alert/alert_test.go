@@ -34,3 +34,19 @@ func BenchmarkMarshalJSON(b *testing.B) {
 		}
 	}
 }
+
+func TestJSONIsEncodedOnceAndCannotBeChangedThroughAnAppend(t *testing.T) {
+	a := &Alert{ID: "1", Location: "x <y>", Rule: &Rule{ID: "5", Level: 3, Description: "d"}}
+	want, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := a.JSON()
+	if !bytes.Equal(first, want) {
+		t.Fatalf("JSON() = %s\nwant     %s", first, want)
+	}
+	_ = append(first, '\n', 'X')
+	if second := a.JSON(); !bytes.Equal(second, want) || &second[0] != &first[0] {
+		t.Errorf("second call: %s (shared: %v)", second, &second[0] == &first[0])
+	}
+}

@@ -48,12 +48,8 @@ func newRow(a *alert.Alert) (row, error) {
 			r.techniques, r.techNames, r.tactics, r.cells = mitreCells(m)
 		}
 	}
-	// MarshalJSON is what json.Marshal(a) calls, minus re-validating
-	// the output.
-	var err error
-	if r.json, err = a.MarshalJSON(); err != nil {
-		return r, fmt.Errorf("encode alert %s: %w", a.ID, err)
-	}
+	// The same bytes the other outputs write, encoded once.
+	r.json = a.JSON()
 	r.rtype, r.region = azureResource(a.Data)
 	r.body = searchBody(a)
 	r.lists = [4]any{jsonList(r.groups), jsonList(r.techniques), jsonList(r.tactics), jsonList(r.cells)}

@@ -6,7 +6,6 @@ package alertsjson
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -183,12 +182,8 @@ func (o *Output) Write(_ context.Context, recs pipeline.Records) error {
 }
 
 func (f *logFile) writeJSON(a *alert.Alert) error {
-	b, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("encode alert %s: %w", a.ID, err)
-	}
+	b := append(a.JSON(), '\n')
 	f.dirty = true
-	b = append(b, '\n')
 	if _, err := f.w.Write(b); err != nil {
 		return fmt.Errorf("write %s: %w", f.path, err)
 	}

@@ -307,10 +307,7 @@ func (o *Output) Write(_ context.Context, recs pipeline.Records) error {
 		if a == nil {
 			continue
 		}
-		src, err := json.Marshal(a)
-		if err != nil {
-			return fmt.Errorf("encode alert %s: %w", a.ID, err)
-		}
+		src := a.JSON()
 		if a.ID == "" && !o.warnedNoID.Swap(true) {
 			o.logger.Warn("alert without an id: the cluster assigns one, so a replay of it adds a copy", "index", IndexName(o.opts.IndexPrefix, a.Timestamp))
 		}
