@@ -154,7 +154,7 @@ func startServer(ctx context.Context, addr string, cfg *config.Config, dataDir s
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("listen on %s: %w (choose another address with --listen, or --listen '' to serve nothing)", addr, err)
 	}
 	scheme := "http"
 	if cfg.Dashboard.CertFile != "" {
