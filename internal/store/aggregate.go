@@ -17,15 +17,32 @@ const (
 	maxTop     = 1000
 )
 
-// autoIntervals are the round intervals Histogram and PostureTrend choose
-// from when the caller leaves it to them.
-var autoIntervals = []time.Duration{
-	time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 3 * time.Hour, 12 * time.Hour,
+// roundIntervals are the bucket widths RoundInterval picks from.
+var roundIntervals = []time.Duration{
+	time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
 	24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour, 365 * 24 * time.Hour,
 }
 
-// chooseInterval returns interval, or when it is 0 the smallest round one
-// that splits [from, to) into at most about 100 buckets.
+// RoundInterval is the smallest round bucket width (a minute, 5 or 15
+// minutes, an hour, a day, a week…) that splits span into at most n
+// buckets. The store, the API and the dashboard all choose with it, so a
+// chart and the API's answer for the same range agree.
+func RoundInterval(span time.Duration, n int) time.Duration {
+	for _, iv := range roundIntervals {
+		if span <= time.Duration(n)*iv {
+			return iv
+		}
+	}
+	iv := roundIntervals[len(roundIntervals)-1]
+	for span > time.Duration(n)*iv {
+		iv *= 10
+	}
+	return iv
+}
+
+// chooseInterval returns interval, or when it is 0 the round one that
+// splits [from, to) into at most 100 buckets.
 func chooseInterval(from, to time.Time, interval time.Duration) (time.Duration, error) {
 	if interval < 0 || (interval > 0 && interval%time.Millisecond != 0) {
 		return 0, fmt.Errorf("interval %s is not a positive whole number of milliseconds", interval)
@@ -37,16 +54,7 @@ func chooseInterval(from, to time.Time, interval time.Duration) (time.Duration, 
 		}
 		return interval, nil
 	}
-	for _, iv := range autoIntervals {
-		if span <= 100*iv {
-			return iv, nil
-		}
-	}
-	iv := autoIntervals[len(autoIntervals)-1]
-	for span > 100*iv {
-		iv *= 10
-	}
-	return iv, nil
+	return RoundInterval(span, 100), nil
 }
 
 // split divides [from, to) (ms, -1 open) into whole buckets of unit ms,

@@ -10,6 +10,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/threatlockdown/tld/internal/store"
 )
 
 // px is an SVG coordinate, printed with one decimal so the markup stays
@@ -239,26 +241,14 @@ func maxInt(a, b int) int {
 	return b
 }
 
-// intervals are the histogram bucket sizes, smallest first.
-var intervals = []time.Duration{
-	time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute,
-	time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
-	24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour,
-}
-
 // maxBuckets bounds the bars of a histogram: enough to see a shape, few
 // enough that each bar stays wide enough to hover.
 const maxBuckets = 60
 
-// pickInterval is the smallest bucket size that covers span in at most
-// maxBuckets buckets.
+// pickInterval is the smallest round bucket size that covers span in at
+// most maxBuckets buckets.
 func pickInterval(span time.Duration) time.Duration {
-	for _, iv := range intervals {
-		if span <= iv*maxBuckets {
-			return iv
-		}
-	}
-	return intervals[len(intervals)-1]
+	return store.RoundInterval(span, maxBuckets)
 }
 
 // tickLayout is how an x axis labels a bucket start of that interval.

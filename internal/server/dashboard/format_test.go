@@ -106,7 +106,8 @@ func TestPickInterval(t *testing.T) {
 		{24 * time.Hour, 30 * time.Minute},
 		{7 * 24 * time.Hour, 3 * time.Hour},
 		{30 * 24 * time.Hour, 12 * time.Hour},
-		{5 * 365 * 24 * time.Hour, 30 * 24 * time.Hour},
+		{4 * 365 * 24 * time.Hour, 30 * 24 * time.Hour},
+		{10 * 365 * 24 * time.Hour, 365 * 24 * time.Hour},
 	} {
 		got := pickInterval(tt.span)
 		if got != tt.want {

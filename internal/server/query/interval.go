@@ -3,29 +3,18 @@ package query
 import (
 	"net/url"
 	"time"
+
+	"github.com/threatlockdown/tld/internal/store"
 )
 
 // MaxBuckets bounds a histogram or trend: more points than a chart can show
 // would only cost the store time.
 const MaxBuckets = 2000
 
-// niceIntervals are the bucket widths AutoInterval picks from.
-var niceIntervals = []time.Duration{
-	time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
-	time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
-	24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour,
-}
-
-// AutoInterval picks a bucket width that splits [from, to) into at most
-// about 100 buckets.
+// AutoInterval picks a round bucket width that splits [from, to) into at
+// most 100 buckets: the store's choice when no interval is given.
 func AutoInterval(from, to time.Time) time.Duration {
-	span := to.Sub(from)
-	for _, d := range niceIntervals {
-		if span/d <= 100 {
-			return d
-		}
-	}
-	return niceIntervals[len(niceIntervals)-1]
+	return store.RoundInterval(to.Sub(from), 100)
 }
 
 // ParseInterval reads parameter key as a bucket width for [from, to): a
