@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/threatlockdown/tld/internal/server/query"
 	"github.com/threatlockdown/tld/internal/store"
 )
 
@@ -27,7 +27,7 @@ func alertsCommand(ctx context.Context, args []string, io IO) int {
 	fs.Var(&agents, "agent", "only alerts from this agent name or id (repeatable)")
 	fs.Var(&techniques, "technique", "only alerts with this MITRE ATT&CK technique, e.g. T1098 (repeatable)")
 	level := fs.Int("level", 0, "only alerts of this level or higher")
-	since := fs.String("since", "", "only alerts newer than this: 30m, 24h, 7d, or an RFC 3339 time")
+	since := fs.String("since", "", "only alerts newer than this: 30m, 24h, 7d, 2w, a date or an RFC 3339 time")
 	text := fs.String("q", "", "only alerts containing these words")
 	limit := fs.Int("limit", 50, "print at most this many alerts (newest first; max 1000)")
 	asJSON := fs.Bool("json", false, "print each alert's whole Wazuh JSON, one per line")
@@ -40,7 +40,9 @@ func alertsCommand(ctx context.Context, args []string, io IO) int {
 	}
 	f := store.Filter{Groups: groups, RuleIDs: rules, Agents: agents, Techniques: techniques, MinLevel: *level, Text: *text}
 	if *since != "" {
-		from, err := parseSince(*since, time.Now())
+		// The dashboard's and the API's reader: the same "7d" or date means
+		// the same start everywhere.
+		from, err := query.ParseTime(*since, time.Now())
 		if err != nil {
 			fmt.Fprintf(io.Err, "tld alerts: --since: %v\n", err)
 			return 2
@@ -95,25 +97,6 @@ func alertsCommand(ctx context.Context, args []string, io IO) int {
 	}
 	fmt.Fprintf(io.Out, "%d of %d%s matching alert(s), newest first.\n", len(res.Alerts), res.Total, more)
 	return 0
-}
-
-// parseSince reads "30m", "24h", "7d" (before now) or an RFC 3339 time.
-func parseSince(v string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	if days, ok := strings.CutSuffix(v, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 {
-			return time.Time{}, fmt.Errorf("%q is not a number of days", v)
-		}
-		return now.AddDate(0, 0, -n), nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q: want 30m, 24h, 7d or an RFC 3339 time", v)
-	}
-	return now.Add(-d), nil
 }
 
 // printable cuts s to n runes and replaces control characters, so that a

@@ -35,18 +35,27 @@ func usersPath(cfg *config.Config, dataDir string) string {
 	return filepath.Join(dataDir, "users")
 }
 
-// loadUsers reads the users file and the users written in the
-// configuration; when there is none at all it creates the administrator
-// "admin" with a random password written to DATA/initial-admin-password.
-func loadUsers(cfg *config.Config, dataDir string) (users *auth.Users, created bool, err error) {
-	users, err = auth.LoadUsersFile(usersPath(cfg, dataDir))
+// readUsers reads the users file and adds the users written in the
+// configuration.
+func readUsers(cfg *config.Config, dataDir string) (*auth.Users, error) {
+	users, err := auth.LoadUsersFile(usersPath(cfg, dataDir))
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	for _, u := range cfg.Dashboard.Users {
 		if err := users.AddConfigured(u.Name, auth.Role(u.Role), u.PasswordHash); err != nil {
-			return nil, false, fmt.Errorf("%s: <user name=%q>: %w", u.Pos, u.Name, err)
+			return nil, fmt.Errorf("%s: <user name=%q>: %w", u.Pos, u.Name, err)
 		}
+	}
+	return users, nil
+}
+
+// loadUsers reads the users; when there is none at all it creates the
+// administrator "admin" with a random password written to
+// DATA/initial-admin-password.
+func loadUsers(cfg *config.Config, dataDir string) (users *auth.Users, created bool, err error) {
+	if users, err = readUsers(cfg, dataDir); err != nil {
+		return nil, false, err
 	}
 	created, err = users.EnsureInitialAdmin(filepath.Join(dataDir, initialPasswordFile))
 	return users, created, err

@@ -71,16 +71,10 @@ func usersCommand(ctx context.Context, args []string, io IO) int {
 		}
 		cfg = c
 	}
-	users, err := auth.LoadUsersFile(usersPath(cfg, *dataDir))
+	users, err := readUsers(cfg, *dataDir)
 	if err != nil {
 		fmt.Fprintf(io.Err, "tld users: %v\n", err)
 		return 1
-	}
-	for _, u := range cfg.Dashboard.Users {
-		if err := users.AddConfigured(u.Name, auth.Role(u.Role), u.PasswordHash); err != nil {
-			fmt.Fprintf(io.Err, "tld users: %s: %v\n", u.Pos, err)
-			return 1
-		}
 	}
 	name := fs.Arg(0)
 	if sub != "list" && (fs.NArg() != 1 || name == "") {
