@@ -255,10 +255,7 @@ func TestMigrateFromOneFile(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, sp := range append(slices.Clone(batchA), batchB...) {
-			r, err := newRow(sp.alert())
-			if err != nil {
-				t.Fatal(err)
-			}
+			r := newRow(sp.alert())
 			a := r.a
 			if _, err := db.ExecContext(ctx, `INSERT INTO alerts(seq, id, ts, rule_id, level, description, agent_id, agent_name, location,
 				groups, techniques, tactics, cells, resource_type, region, json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

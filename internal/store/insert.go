@@ -39,7 +39,7 @@ type row struct {
 	body       string
 }
 
-func newRow(a *alert.Alert) (row, error) {
+func newRow(a *alert.Alert) row {
 	r := row{a: a, ts: a.Timestamp.UnixMilli()}
 	if a.Rule != nil {
 		r.ruleID, r.level, r.desc = a.Rule.ID, a.Rule.Level, a.Rule.Description
@@ -53,7 +53,7 @@ func newRow(a *alert.Alert) (row, error) {
 	r.rtype, r.region = azureResource(a.Data)
 	r.body = searchBody(a)
 	r.lists = [4]any{jsonList(r.groups), jsonList(r.techniques), jsonList(r.tactics), jsonList(r.cells)}
-	return r, nil
+	return r
 }
 
 // mitreCells pairs each technique with its tactics. An alert lists
@@ -286,10 +286,7 @@ func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fre
 	var post []*row
 	seq := first - 1
 	for _, i := range fresh {
-		r, err := prep.row(i)
-		if err != nil {
-			return nil, err
-		}
+		r := prep.row(i)
 		a := r.a
 		seq++
 		bAlerts.add(seq, a.ID, r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
@@ -339,11 +336,9 @@ func (s *Store) insertAux(ctx context.Context, prep *preparing, fresh []int, fir
 	}
 	defer tx.Rollback()
 	err = writeAuxFunc(ctx, tx, s.was, len(fresh), func(k int) (*row, error) {
-		r, err := prep.row(fresh[k])
-		if err == nil {
-			r.seq = first + int64(k)
-		}
-		return r, err
+		r := prep.row(fresh[k])
+		r.seq = first + int64(k)
+		return r, nil
 	})
 	if err == nil && s.auxFault != nil {
 		err = s.auxFault()
@@ -362,7 +357,6 @@ func (s *Store) insertAux(ctx context.Context, prep *preparing, fresh []int, fir
 type preparing struct {
 	alerts []*alert.Alert
 	rows   []row
-	errs   []error
 	done   []chan struct{}
 	wg     sync.WaitGroup
 }
@@ -371,7 +365,7 @@ const prepChunk = 32
 
 func startPreparing(alerts []*alert.Alert) *preparing {
 	n := (len(alerts) + prepChunk - 1) / prepChunk
-	p := &preparing{alerts: alerts, rows: make([]row, len(alerts)), errs: make([]error, len(alerts)), done: make([]chan struct{}, n)}
+	p := &preparing{alerts: alerts, rows: make([]row, len(alerts)), done: make([]chan struct{}, n)}
 	for c := range p.done {
 		p.done[c] = make(chan struct{})
 	}
@@ -386,7 +380,7 @@ func startPreparing(alerts []*alert.Alert) *preparing {
 					return
 				}
 				for i := c * prepChunk; i < min((c+1)*prepChunk, len(alerts)); i++ {
-					p.rows[i], p.errs[i] = newRow(alerts[i])
+					p.rows[i] = newRow(alerts[i])
 				}
 				close(p.done[c])
 			}
@@ -396,9 +390,9 @@ func startPreparing(alerts []*alert.Alert) *preparing {
 }
 
 // row waits for alert i's row.
-func (p *preparing) row(i int) (*row, error) {
+func (p *preparing) row(i int) *row {
 	<-p.done[i/prepChunk]
-	return &p.rows[i], p.errs[i]
+	return &p.rows[i]
 }
 
 func (p *preparing) wait() { p.wg.Wait() }
