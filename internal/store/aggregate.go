@@ -179,7 +179,10 @@ func (s *Store) Histogram(ctx context.Context, f Filter, interval time.Duration)
 		}
 	}
 	for _, r := range rawRanges {
-		sf := buildFilter(f, r[0], r[1])
+		sf, err := s.filter(ctx, f, r[0], r[1])
+		if err != nil {
+			return nil, fmt.Errorf("alert histogram: %w", err)
+		}
 		rows, err := s.r.QueryContext(ctx, "SELECT ((a.ts - ?) / ?) * ? + ?, count(*) FROM alerts a WHERE "+sf.where+" GROUP BY 1",
 			append([]any{start, ivMs, ivMs, start}, sf.args...)...)
 		if err != nil {
@@ -263,7 +266,10 @@ func (s *Store) Top(ctx context.Context, f Filter, d Dimension, n int) ([]Bucket
 		}
 	}
 	for _, r := range rawRanges {
-		sf := buildFilter(f, r[0], r[1])
+		sf, err := s.filter(ctx, f, r[0], r[1])
+		if err != nil {
+			return nil, fmt.Errorf("top alerts by %s: %w", d, err)
+		}
 		if sf.matchNone {
 			continue
 		}
@@ -379,7 +385,10 @@ func (s *Store) Mitre(ctx context.Context, f Filter) ([]MitreCell, error) {
 		}
 	}
 	for _, r := range rawRanges {
-		sf := buildFilter(f, r[0], r[1])
+		sf, err := s.filter(ctx, f, r[0], r[1])
+		if err != nil {
+			return nil, fmt.Errorf("mitre matrix: %w", err)
+		}
 		if sf.matchNone {
 			continue
 		}

@@ -69,6 +69,21 @@ CREATE TABLE aux_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO aux_state(k, v) VALUES ('applied_seq', 0), ('prune_lo', 0), ('prune_hi', 0),
 	('batch_first_seq', 0), ('batch_lo_ts', 0), ('batch_hi_ts', 0);
 `,
+	// v2: the side tables become hashed terms in a second full text
+	// column, which costs a fraction of their B-tree inserts. The index
+	// is emptied and rebuilt from the alerts by reconcile.
+	`
+DROP TABLE alert_groups;
+DROP TABLE alert_techniques;
+DROP TABLE alert_tactics;
+DROP TABLE alerts_fts;
+CREATE VIRTUAL TABLE alerts_fts USING fts5(body, terms, content='', contentless_delete=1);
+INSERT INTO alerts_fts(alerts_fts, rank) VALUES ('automerge', 16);
+INSERT INTO alerts_fts(alerts_fts, rank) VALUES ('crisismerge', 64);
+DELETE FROM rollups;
+DELETE FROM minute_seq;
+UPDATE aux_state SET v = 0;
+`,
 }
 
 // storeDriver is the sqlite driver, registered privately so that the
@@ -282,15 +297,8 @@ func (s *Store) undoBatch(ctx context.Context, first, last, mainMax int64) error
 	if err != nil {
 		return err
 	}
-	for seq := first; seq <= last; seq++ {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM alerts_fts WHERE rowid = ?", seq); err != nil {
-			return fmt.Errorf("undo full text: %w", err)
-		}
-	}
-	for _, t := range []string{"alert_groups", "alert_techniques", "alert_tactics"} {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE seq >= ? AND seq <= ?", first, last); err != nil {
-			return fmt.Errorf("undo %s: %w", t, err)
-		}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM alerts_fts WHERE rowid >= ? AND rowid <= ?", first, last); err != nil {
+		return fmt.Errorf("undo full text: %w", err)
 	}
 	dLo, dHi := floorDiv(lo, msPerDay), floorDiv(hi, msPerDay)+1 // days [dLo, dHi)
 	for _, d := range []struct {
@@ -318,7 +326,7 @@ func (s *Store) undoBatch(ctx context.Context, first, last, mainMax int64) error
 // storedRows reads up to n stored alerts with seq > after, as rows
 // holding what the index file needs.
 func (s *Store) storedRows(ctx context.Context, after int64, n int) ([]*row, error) {
-	q, err := s.w.QueryContext(ctx, `SELECT seq, ts, rule_id, level, agent_name, location, groups, techniques, tactics, cells,
+	q, err := s.w.QueryContext(ctx, `SELECT seq, ts, rule_id, level, agent_name, agent_id, location, groups, techniques, tactics, cells,
 		resource_type, region, json FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?`, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("read stored alerts: %w", err)
@@ -328,7 +336,7 @@ func (s *Store) storedRows(ctx context.Context, after int64, n int) ([]*row, err
 	for q.Next() {
 		r := &row{a: &alert.Alert{}}
 		var groups, techs, tactics, cells sql.NullString
-		if err := q.Scan(&r.seq, &r.ts, &r.ruleID, &r.level, &r.a.Agent.Name, &r.a.Location, &groups, &techs, &tactics, &cells,
+		if err := q.Scan(&r.seq, &r.ts, &r.ruleID, &r.level, &r.a.Agent.Name, &r.a.Agent.ID, &r.a.Location, &groups, &techs, &tactics, &cells,
 			&r.rtype, &r.region, &r.json); err != nil {
 			return nil, fmt.Errorf("read stored alerts: %w", err)
 		}
@@ -338,6 +346,7 @@ func (s *Store) storedRows(ctx context.Context, after int64, n int) ([]*row, err
 			return nil, fmt.Errorf("read stored alert seq %d: %w", r.seq, err)
 		}
 		r.body = body
+		r.terms = termsOf(r)
 		out = append(out, r)
 	}
 	return out, q.Err()
@@ -441,12 +450,9 @@ func writeAux(ctx context.Context, tx *sql.Tx, stmts *stmtCache, rows []*row, la
 // writeAuxFunc is writeAux over n rows that next returns in seq order
 // (waiting for each as it is prepared).
 func writeAuxFunc(ctx context.Context, tx *sql.Tx, stmts *stmtCache, n int, next func(k int) (*row, error)) error {
-	bGroups := newBulk(ctx, tx, stmts, "INSERT OR IGNORE INTO alert_groups(grp, ts, seq) VALUES ", 3)
-	bTechs := newBulk(ctx, tx, stmts, "INSERT OR IGNORE INTO alert_techniques(technique, ts, seq) VALUES ", 3)
-	bTactics := newBulk(ctx, tx, stmts, "INSERT OR IGNORE INTO alert_tactics(tactic, ts, seq) VALUES ", 3)
 	// FTS5 flushes its pending terms to disk at the end of every
 	// statement, so the whole batch goes in as few statements as possible.
-	bFTS := newBulk(ctx, tx, stmts, "INSERT INTO alerts_fts(rowid, body) VALUES ", 2)
+	bFTS := newBulk(ctx, tx, stmts, "INSERT INTO alerts_fts(rowid, body, terms) VALUES ", 3)
 	bFTS.rows, bFTS.whole = 5000, true
 	roll := make(rollups, 64)
 	seqs := make(map[int64][2]int64) // minute → seq range
@@ -463,16 +469,7 @@ func writeAuxFunc(ctx context.Context, tx *sql.Tx, stmts *stmtCache, n int, next
 		}
 		last = seq
 		lo, hi = min(lo, r.ts), max(hi, r.ts)
-		for _, g := range r.groups {
-			bGroups.add(g, r.ts, seq)
-		}
-		for _, t := range r.techniques {
-			bTechs.add(t, r.ts, seq)
-		}
-		for _, t := range r.tactics {
-			bTactics.add(strings.ToLower(t), r.ts, seq)
-		}
-		bFTS.add(seq, r.body)
+		bFTS.add(seq, r.body, r.terms)
 		roll.add(r, 1)
 		m := floorDiv(r.ts, msPerMinute)
 		if sr, ok := seqs[m]; ok {
@@ -481,10 +478,8 @@ func writeAuxFunc(ctx context.Context, tx *sql.Tx, stmts *stmtCache, n int, next
 			seqs[m] = [2]int64{seq, seq}
 		}
 	}
-	for _, b := range []*bulk{bGroups, bTechs, bTactics, bFTS} {
-		if err := b.flush(); err != nil {
-			return err
-		}
+	if err := bFTS.flush(); err != nil {
+		return err
 	}
 	if err := roll.write(ctx, tx, stmts); err != nil {
 		return err

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -27,22 +29,51 @@ func placeholders(n int) string {
 
 // timeOnly reports whether f constrains nothing but time, the case the
 // rollups answer.
-func timeOnly(f Filter) bool {
-	return len(f.Groups) == 0 && len(f.RuleIDs) == 0 && f.MinLevel == 0 && f.MaxLevel == 0 && len(f.Agents) == 0 &&
-		len(f.Locations) == 0 && len(f.Techniques) == 0 && len(f.Tactics) == 0 && ftsQuery(f.Text) == ""
+func timeOnly(f Filter) bool { return ftsMatch(f) == "" && f.MinLevel <= 0 && f.MaxLevel <= 0 }
+
+// filter translates f for the time range [from, to) in Unix milliseconds
+// (from < 0 or to < 0: unbounded), which callers pass separately so edge
+// ranges can reuse the rest of the filter. Keyword fields and text go
+// through the full text index, bounded to the seqs the range can hold.
+func (s *Store) filter(ctx context.Context, f Filter, from, to int64) (sqlFilter, error) {
+	minSeq, maxSeq := int64(-1), int64(-1)
+	if ftsMatch(f) != "" && (from >= 0 || to >= 0) {
+		lo, hi, ok, err := s.seqBounds(ctx, from, to)
+		if err != nil {
+			return sqlFilter{}, err
+		}
+		if !ok {
+			return sqlFilter{where: "0", matchNone: true}, nil
+		}
+		minSeq, maxSeq = lo, hi
+	}
+	return buildFilterSeq(f, from, to, minSeq, maxSeq), nil
 }
 
-// buildFilter translates f for the time range [from, to) in Unix
-// milliseconds (from < 0 or to < 0: unbounded), which callers pass
-// separately so edge ranges can reuse the rest of the filter.
-func buildFilter(f Filter, from, to int64) sqlFilter {
-	return buildFilterSeq(f, from, to, -1, -1)
-}
-
-// buildFilterSeq is buildFilter with the full text match bounded to
-// alerts.seq in [minSeq, maxSeq] (-1: unbounded).
+// buildFilterSeq is f as a WHERE clause over alerts a, with the full text
+// match bounded to alerts.seq in [minSeq, maxSeq] (-1: unbounded).
 func buildFilterSeq(f Filter, from, to, minSeq, maxSeq int64) sqlFilter {
-	var conds []string
+	sf := residualFilter(f, from, to)
+	if sf.matchNone {
+		return sf
+	}
+	if q := ftsMatch(f); q != "" {
+		c := "a.seq IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?"
+		sf.args = append(sf.args, q)
+		if minSeq >= 0 {
+			c += " AND rowid >= ? AND rowid <= ?"
+			sf.args = append(sf.args, minSeq, maxSeq)
+		}
+		sf.where += " AND " + c + ")"
+	}
+	return sf
+}
+
+// residualFilter is the part of f the alerts row itself can check: time,
+// and the single-valued keyword fields, which the full text match already
+// narrowed down (it matches their hashes).
+func residualFilter(f Filter, from, to int64) sqlFilter {
+	conds := []string{"1"}
 	var args []any
 	if from >= 0 {
 		conds = append(conds, "a.ts >= ?")
@@ -52,84 +83,171 @@ func buildFilterSeq(f Filter, from, to, minSeq, maxSeq int64) sqlFilter {
 		conds = append(conds, "a.ts < ?")
 		args = append(args, to)
 	}
-	// Side tables hold ts too, so their subqueries scan only the range.
-	side := func(table, col string, keyCond string, keyArgs []any) {
-		q := "a.seq IN (SELECT seq FROM " + table + " WHERE (" + keyCond + ")"
-		args = append(args, keyArgs...)
-		if from >= 0 {
-			q += " AND ts >= ?"
-			args = append(args, from)
+	in := func(col string, vals []string) {
+		conds = append(conds, col+" IN ("+placeholders(len(vals))+")")
+		for _, v := range vals {
+			args = append(args, v)
 		}
-		if to >= 0 {
-			q += " AND ts < ?"
-			args = append(args, to)
-		}
-		conds = append(conds, q+")")
-	}
-	strs := func(vals []string, norm func(string) string) []any {
-		out := make([]any, len(vals))
-		for i, v := range vals {
-			if norm != nil {
-				v = norm(v)
-			}
-			out[i] = v
-		}
-		return out
-	}
-	if len(f.Groups) > 0 {
-		side("alert_groups", "grp", "grp IN ("+placeholders(len(f.Groups))+")", strs(f.Groups, nil))
 	}
 	if len(f.RuleIDs) > 0 {
-		conds = append(conds, "a.rule_id IN ("+placeholders(len(f.RuleIDs))+")")
-		args = append(args, strs(f.RuleIDs, nil)...)
+		in("a.rule_id", f.RuleIDs)
 	}
-	if f.MinLevel > 0 {
-		conds = append(conds, "a.level >= ?")
-		args = append(args, f.MinLevel)
-	}
-	if f.MaxLevel > 0 {
-		conds = append(conds, "a.level <= ?")
-		args = append(args, f.MaxLevel)
+	if lo, hi, ok := levelRange(f); ok {
+		conds = append(conds, "a.level >= ? AND a.level <= ?")
+		args = append(args, lo, hi)
 	}
 	if len(f.Agents) > 0 {
 		p := placeholders(len(f.Agents))
 		conds = append(conds, "(a.agent_name IN ("+p+") OR a.agent_id IN ("+p+"))")
-		args = append(args, strs(f.Agents, nil)...)
-		args = append(args, strs(f.Agents, nil)...)
+		for range 2 {
+			for _, v := range f.Agents {
+				args = append(args, v)
+			}
+		}
 	}
 	if len(f.Locations) > 0 {
-		conds = append(conds, "a.location IN ("+placeholders(len(f.Locations))+")")
-		args = append(args, strs(f.Locations, nil)...)
+		in("a.location", f.Locations)
 	}
-	if len(f.Techniques) > 0 {
-		// "T1098" also matches "T1098.001": the sub-techniques sort
-		// between "T1098." and "T1098/" ('/' follows '.').
-		var parts []string
-		var targs []any
-		for _, t := range f.Techniques {
-			t = strings.ToUpper(strings.TrimSpace(t))
-			parts = append(parts, "technique = ? OR (technique > ? AND technique < ?)")
-			targs = append(targs, t, t+".", t+"/")
+	switch f.key.field {
+	case SortLevel:
+		conds = append(conds, "a.level = ?")
+		args = append(args, f.key.level)
+	case SortRule:
+		in("a.rule_id", []string{f.key.value})
+	case SortAgent:
+		in("a.agent_name", []string{f.key.value})
+	case SortLocation:
+		in("a.location", []string{f.key.value})
+	}
+	_, _, levels := levelRange(f)
+	empty := from >= 0 && to >= 0 && from >= to || (f.MinLevel > 0 || f.MaxLevel > 0) && !levels
+	return sqlFilter{where: strings.Join(conds, " AND "), args: args, matchNone: empty}
+}
+
+// levelRange is the range of levels f admits; ok is false when f does not
+// constrain levels, or admits none.
+func levelRange(f Filter) (lo, hi int, ok bool) {
+	if f.MinLevel <= 0 && f.MaxLevel <= 0 {
+		return 0, 0, false
+	}
+	lo, hi = max(f.MinLevel, 0), maxLevel
+	if f.MaxLevel > 0 {
+		hi = min(f.MaxLevel, maxLevel)
+	}
+	return lo, hi, lo <= hi
+}
+
+// maxLevel is the highest rule level (Wazuh's levels are 0 to 16).
+const maxLevel = 16
+
+// ftsMatch is the full text query f needs: its words in the body column
+// and its keyword fields as hashed terms in the terms column; "" when f
+// constrains nothing but time.
+func ftsMatch(f Filter) string {
+	var parts []string
+	anyOf := func(field byte, vals []string, norm func(string) string) {
+		if len(vals) == 0 {
+			return
 		}
-		side("alert_techniques", "technique", strings.Join(parts, " OR "), targs)
+		ts := make([]string, len(vals))
+		for i, v := range vals {
+			if norm != nil {
+				v = norm(v)
+			}
+			ts[i] = string(appendTerm(nil, field, v))
+		}
+		parts = append(parts, "terms : ("+strings.Join(ts, " OR ")+")")
 	}
-	if len(f.Tactics) > 0 {
-		side("alert_tactics", "tactic", "tactic IN ("+placeholders(len(f.Tactics))+")",
-			strs(f.Tactics, func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }))
+	anyOf(termGroup, f.Groups, nil)
+	anyOf(termRule, f.RuleIDs, nil)
+	if lo, hi, ok := levelRange(f); ok {
+		var ls []string
+		for l := lo; l <= hi; l++ {
+			ls = append(ls, strconv.Itoa(l))
+		}
+		anyOf(termLevel, ls, nil)
+	}
+	if len(f.Agents) > 0 {
+		var ts []string
+		for _, a := range f.Agents {
+			ts = append(ts, string(appendTerm(nil, termAgentName, a)), string(appendTerm(nil, termAgentID, a)))
+		}
+		parts = append(parts, "terms : ("+strings.Join(ts, " OR ")+")")
+	}
+	anyOf(termLocation, f.Locations, nil)
+	anyOf(termTechnique, f.Techniques, func(s string) string { return strings.ToUpper(strings.TrimSpace(s)) })
+	anyOf(termTactic, f.Tactics, func(s string) string { return strings.ToLower(strings.TrimSpace(s)) })
+	switch f.key.field {
+	case SortLevel:
+		anyOf(termLevel, []string{strconv.Itoa(f.key.level)}, nil)
+	case SortRule:
+		anyOf(termRule, []string{f.key.value}, nil)
+	case SortAgent:
+		anyOf(termAgentName, []string{f.key.value}, nil)
+	case SortLocation:
+		anyOf(termLocation, []string{f.key.value}, nil)
 	}
 	if q := ftsQuery(f.Text); q != "" {
-		c := "a.seq IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?"
-		args = append(args, q)
-		if minSeq >= 0 {
-			c += " AND rowid >= ? AND rowid <= ?"
-			args = append(args, minSeq, maxSeq)
+		parts = append(parts, "body : ("+q+")")
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// The keyword fields the terms column holds, as the first byte hashed.
+const (
+	termGroup     = 'g'
+	termRule      = 'r'
+	termLevel     = 'v'
+	termAgentName = 'n'
+	termAgentID   = 'i'
+	termLocation  = 'l'
+	termTechnique = 't' // a sub-technique also holds its parent's term
+	termTactic    = 'c' // lower case
+)
+
+// appendTerm appends the terms column's token for value v of field: "x"
+// and a 64-bit FNV-1a hash in base 36, so that any value (spaces,
+// slashes, case) is one token of letters and digits. Filters on rule,
+// level, agent and location check the column as well, so a collision
+// cannot select a wrong alert; for groups, techniques and tactics one
+// would take two of an installation's values sharing a 64-bit hash.
+func appendTerm(dst []byte, field byte, v string) []byte {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	h = (h ^ uint64(field)) * prime
+	for i := 0; i < len(v); i++ {
+		h = (h ^ uint64(v[i])) * prime
+	}
+	return strconv.AppendUint(append(dst, 'x'), h, 36)
+}
+
+// termsOf is the terms column of an alert.
+func termsOf(r *row) string {
+	b := make([]byte, 0, 16*(6+len(r.groups)+2*len(r.techniques)+len(r.tactics)))
+	add := func(field byte, v string) {
+		if len(b) > 0 {
+			b = append(b, ' ')
 		}
-		conds = append(conds, c+")")
+		b = appendTerm(b, field, v)
 	}
-	if len(conds) == 0 {
-		return sqlFilter{where: "1"}
+	for _, g := range r.groups {
+		add(termGroup, g)
 	}
-	return sqlFilter{where: strings.Join(conds, " AND "), args: args, matchNone: from >= 0 && to >= 0 && from >= to}
+	add(termRule, r.ruleID)
+	add(termLevel, strconv.Itoa(r.level))
+	add(termAgentName, r.a.Agent.Name)
+	add(termAgentID, r.a.Agent.ID)
+	add(termLocation, r.a.Location)
+	for _, t := range r.techniques {
+		add(termTechnique, t)
+		if parent, _, sub := strings.Cut(t, "."); sub {
+			add(termTechnique, parent)
+		}
+	}
+	for _, t := range r.tactics {
+		add(termTactic, strings.ToLower(t))
+	}
+	return string(b)
 }
 
 // ftsQuery turns user text into an FTS5 query that treats it as plain

@@ -37,6 +37,7 @@ type row struct {
 	region     string
 	json       []byte
 	body       string
+	terms      string // the keyword fields as hashed terms (termsOf)
 }
 
 func newRow(a *alert.Alert) row {
@@ -53,6 +54,7 @@ func newRow(a *alert.Alert) row {
 	r.rtype, r.region = azureResource(a.Data)
 	r.body = searchBody(a)
 	r.lists = [4]any{jsonList(r.groups), jsonList(r.techniques), jsonList(r.tactics), jsonList(r.cells)}
+	r.terms = termsOf(&r)
 	return r
 }
 

@@ -112,18 +112,6 @@ func (s *Store) pruneIndex(ctx context.Context, lo, hi int64) error {
 			return err
 		}
 	}
-	for _, side := range []struct{ table, col, list string }{
-		{"alert_groups", "grp", "groups"},
-		{"alert_techniques", "technique", "techniques"},
-		{"alert_tactics", "tactic", "tactics"},
-	} {
-		// The side tables are keyed by value first, so delete per value.
-		q := "DELETE FROM " + side.table + " WHERE " + side.col + " IN (SELECT DISTINCT " + valueExpr(side.list) +
-			" FROM alerts a, json_each(a." + side.list + ") j WHERE a.ts >= ? AND a.ts < ?) AND ts >= ? AND ts < ?"
-		if _, err := tx.ExecContext(ctx, q, lo, hi, lo, hi); err != nil {
-			return fmt.Errorf("delete from %s: %w", side.table, err)
-		}
-	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM alerts_fts WHERE rowid IN (SELECT seq FROM alerts WHERE ts >= ? AND ts < ?)", lo, hi); err != nil {
 		return fmt.Errorf("delete from full text index: %w", err)
 	}
@@ -131,15 +119,6 @@ func (s *Store) pruneIndex(ctx context.Context, lo, hi int64) error {
 		return fmt.Errorf("mark pending prune: %w", err)
 	}
 	return tx.Commit()
-}
-
-// valueExpr is how a side table spells a list value: tactics are kept in
-// lower case so the filter can ignore case.
-func valueExpr(list string) string {
-	if list == "tactics" {
-		return "lower(j.value)"
-	}
-	return "j.value"
 }
 
 // addRollups counts the stored alerts in [lo, hi) into the rollups

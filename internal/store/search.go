@@ -1,12 +1,16 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
+	"strings"
 )
 
 const (
@@ -23,31 +27,13 @@ func pageBounds(p Page) (limit, offset int) {
 	return limit, max(offset, 0)
 }
 
-// orderBy is the ORDER BY of a sort; each ends in ts and seq so pages are
-// stable, and each has an index that yields rows in that order.
-func orderBy(p Page) (string, error) {
-	dir := " DESC"
-	if p.Asc {
-		dir = " ASC"
+// timeOrder is the ORDER BY of alerts in time order: ts, then seq so
+// that pages are stable.
+func timeOrder(asc bool) string {
+	if asc {
+		return "a.ts ASC, a.seq ASC"
 	}
-	var lead string
-	switch p.Sort {
-	case "", SortTimestamp:
-	case SortLevel:
-		lead = "a.level"
-	case SortRule:
-		lead = "a.rule_id"
-	case SortAgent:
-		lead = "a.agent_name"
-	case SortLocation:
-		lead = "a.location"
-	default:
-		return "", fmt.Errorf("unknown sort field %q", p.Sort)
-	}
-	if lead != "" {
-		lead += dir + ", "
-	}
-	return lead + "a.ts" + dir + ", a.seq" + dir, nil
+	return "a.ts DESC, a.seq DESC"
 }
 
 const summaryCols = `a.id, a.ts, a.rule_id, a.level, a.description, a.groups, a.agent_id, a.agent_name, a.location, a.techniques, a.tactics`
@@ -87,20 +73,24 @@ func decodeList(v sql.NullString) []string {
 // TotalIsLowerBound says so.
 func (s *Store) Search(ctx context.Context, f Filter, p Page) (SearchResult, error) {
 	res := SearchResult{Alerts: []AlertSummary{}}
-	order, err := orderBy(p)
-	if err != nil {
-		return res, fmt.Errorf("search alerts: %w", err)
+	switch p.Sort {
+	case "", SortTimestamp, SortLevel, SortRule, SortAgent, SortLocation:
+	default:
+		return res, fmt.Errorf("search alerts: unknown sort field %q", p.Sort)
 	}
 	limit, offset := pageBounds(p)
 	from, to := rangeMillis(f)
-	sf := buildFilter(f, from, to)
-	if sf.matchNone {
+	if residualFilter(f, from, to).matchNone {
 		return res, nil
 	}
-	if (p.Sort == "" || p.Sort == SortTimestamp) && !timeOnly(f) {
-		res.Alerts, err = s.searchWindowed(ctx, f, from, to, order, p.Asc, limit, offset)
-	} else {
-		res.Alerts, err = s.page(ctx, sf, order, limit, offset)
+	var err error
+	switch {
+	case p.Sort != "" && p.Sort != SortTimestamp:
+		res.Alerts, err = s.searchByKey(ctx, f, p, from, to, limit, offset)
+	case !timeOnly(f):
+		res.Alerts, err = s.searchWindowed(ctx, f, from, to, p.Asc, msPerHour, limit, offset)
+	default:
+		res.Alerts, err = s.page(ctx, residualFilter(f, from, to), timeOrder(p.Asc), limit, offset)
 	}
 	if err != nil {
 		return res, fmt.Errorf("search alerts: %w", err)
@@ -148,11 +138,11 @@ func (s *Store) page(ctx context.Context, sf sqlFilter, order string, limit, off
 
 // searchWindowed finds a page of newest (or oldest) alerts for a filter
 // beyond time by looking at a growing window at that end of the range:
-// an hour, then four times as much, and so on. A common filter fills its
-// page from the first window, so SQLite sorts a few hundred rows instead
-// of every match in 30 days; a rare one ends with the whole range, where
-// matches are few anyway.
-func (s *Store) searchWindowed(ctx context.Context, f Filter, from, to int64, order string, asc bool, limit, offset int) ([]AlertSummary, error) {
+// first (an hour, usually), then four times as much, and so on. A
+// common filter fills its page from the first window, so SQLite sorts a
+// few hundred rows instead of every match in 30 days; a rare one ends
+// with the whole range, where matches are few anyway.
+func (s *Store) searchWindowed(ctx context.Context, f Filter, from, to int64, asc bool, first int64, limit, offset int) ([]AlertSummary, error) {
 	lo, hi, ok, err := s.dataRange(ctx)
 	if err != nil || !ok {
 		return []AlertSummary{}, err
@@ -167,30 +157,21 @@ func (s *Store) searchWindowed(ctx context.Context, f Filter, from, to int64, or
 		return []AlertSummary{}, nil
 	}
 	need := offset + limit
-	for w := msPerHour; ; w *= 4 {
+	for w := max(first, 1); ; w *= 4 {
 		wlo, whi := max(lo, hi-w), hi
 		if asc {
 			wlo, whi = lo, min(hi, lo+w)
 		}
 		whole := wlo == lo && whi == hi
-		sf := buildFilter(f, wlo, whi)
-		if ftsQuery(f.Text) != "" {
-			// Full text knows no time; bound it by the window's seqs.
-			minSeq, maxSeq, ok, err := s.seqBounds(ctx, wlo, whi)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				if whole {
-					return []AlertSummary{}, nil
-				}
-				continue
-			}
-			sf = buildFilterSeq(f, wlo, whi, minSeq, maxSeq)
-		}
-		got, err := s.page(ctx, sf, order, need, 0)
+		sf, err := s.filter(ctx, f, wlo, whi)
 		if err != nil {
 			return nil, err
+		}
+		var got []AlertSummary
+		if !sf.matchNone {
+			if got, err = s.page(ctx, sf, timeOrder(asc), need, 0); err != nil {
+				return nil, err
+			}
 		}
 		if len(got) >= need || whole {
 			if offset >= len(got) {
@@ -201,21 +182,117 @@ func (s *Store) searchWindowed(ctx context.Context, f Filter, from, to int64, or
 	}
 }
 
-// countCapped counts the matches of f up to countCap+1. Full text drives
-// the count when present: FTS streams its matches, while an IN list
-// would first collect every one of them.
+// searchByKey pages through alerts sorted by a keyword field (level,
+// rule, agent name, location), then by time. There are no indexes on
+// those columns: the values the field takes in the range come from the
+// rollups, in sort order, and each value's alerts are read like any
+// filtered search until the page is full.
+func (s *Store) searchByKey(ctx context.Context, f Filter, p Page, from, to int64, limit, offset int) ([]AlertSummary, error) {
+	keys, err := s.sortKeys(ctx, p.Sort, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if !p.Asc {
+		slices.Reverse(keys)
+	}
+	need := offset + limit
+	out := []AlertSummary{}
+	for _, k := range keys {
+		kf := f
+		kf.key = sortKey{field: p.Sort, value: k.value, level: k.level}
+		// A value with few alerts in the range is read in one query
+		// over all of it rather than through growing windows.
+		first := int64(msPerHour)
+		if k.count <= int64(4*need) {
+			first = math.MaxInt64 / 8
+		}
+		got, err := s.searchWindowed(ctx, kf, from, to, p.Asc, first, need-len(out), 0)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+		if len(out) >= need {
+			break
+		}
+	}
+	if offset >= len(out) {
+		return []AlertSummary{}, nil
+	}
+	return out[offset:min(len(out), need)], nil
+}
+
+// keyCount is one value of a sort field and how many alerts the rollups
+// count for it around a range (at least as many as in the range).
+type keyCount struct {
+	value string
+	level int
+	count int64
+}
+
+// sortKeys returns the values field takes in the hours (for rules and
+// levels, the days) around [from, to), in ascending sort order: levels
+// by number, the others as SQLite compares text.
+func (s *Store) sortKeys(ctx context.Context, field SortField, from, to int64) ([]keyCount, error) {
+	dim, col, unit := dimRuleDay, "k1", msPerDay
+	switch field {
+	case SortLevel:
+		col = "k2"
+	case SortAgent:
+		dim, unit = dimAgent, msPerHour
+	case SortLocation:
+		dim, unit = dimLocation, msPerHour
+	}
+	q := "SELECT " + col + ", sum(n) FROM rollups WHERE dim = ?"
+	args := []any{dim}
+	if from >= 0 {
+		q += " AND bucket >= ?"
+		args = append(args, floorDiv(from, unit))
+	}
+	if to >= 0 {
+		q += " AND bucket <= ?"
+		args = append(args, floorDiv(to-1, unit))
+	}
+	rows, err := s.r.QueryContext(ctx, q+" GROUP BY 1 HAVING sum(n) > 0", args...)
+	if err != nil {
+		return nil, fmt.Errorf("sort keys: %w", err)
+	}
+	defer rows.Close()
+	var out []keyCount
+	for rows.Next() {
+		var k keyCount
+		if err := rows.Scan(&k.value, &k.count); err != nil {
+			return nil, fmt.Errorf("sort keys: %w", err)
+		}
+		if field == SortLevel {
+			if k.level, err = strconv.Atoi(k.value); err != nil {
+				continue
+			}
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sort keys: %w", err)
+	}
+	slices.SortFunc(out, func(a, b keyCount) int {
+		if field == SortLevel {
+			return cmp.Compare(a.level, b.level)
+		}
+		return strings.Compare(a.value, b.value)
+	})
+	return out, nil
+}
+
+// countCapped counts the matches of f up to countCap+1, streaming them
+// from the full text index, which every filter beyond time goes through.
 func (s *Store) countCapped(ctx context.Context, f Filter, from, to int64) (int, error) {
-	q := ftsQuery(f.Text)
+	sf := residualFilter(f, from, to)
+	var n int
+	q := ftsMatch(f)
 	if q == "" {
-		sf := buildFilter(f, from, to)
-		var n int
 		err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM alerts a WHERE "+sf.where+" LIMIT ?)",
 			append(sf.args, countCap+1)...).Scan(&n)
 		return n, err
 	}
-	rest := f
-	rest.Text = ""
-	sf := buildFilter(rest, from, to)
 	sql := "SELECT count(*) FROM (SELECT 1 FROM alerts_fts f JOIN alerts a ON a.seq = f.rowid WHERE alerts_fts MATCH ?"
 	args := []any{q}
 	if from >= 0 || to >= 0 {
@@ -226,7 +303,6 @@ func (s *Store) countCapped(ctx context.Context, f Filter, from, to int64) (int,
 		sql += " AND f.rowid >= ? AND f.rowid <= ?"
 		args = append(args, minSeq, maxSeq)
 	}
-	var n int
 	err := s.r.QueryRowContext(ctx, sql+" AND "+sf.where+" LIMIT ?)", append(append(args, sf.args...), countCap+1)...).Scan(&n)
 	return n, err
 }

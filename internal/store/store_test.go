@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -372,5 +374,94 @@ func TestReadsDuringInserts(t *testing.T) {
 	wg.Wait()
 	if st, _ := s.Stats(ctx); st.Alerts != 1000 {
 		t.Fatalf("Stats.Alerts = %d, want 1000", st.Alerts)
+	}
+}
+
+// Sorting by a keyword field reads each value's alerts in turn: every
+// page must be the slice of the one total order (field, then time, then
+// insertion) that a sort of all the alerts gives, in both directions,
+// with and without other filters, and with alerts of level 0.
+func TestSearchSortedByFieldPagesThroughOneOrder(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	var alerts []*alert.Alert
+	for i := 0; i < 60; i++ {
+		// Times go back and forth so that time order is not insertion order.
+		at := time.Duration((i*37)%60) * 50 * time.Minute
+		a := spec{id: fmt.Sprintf("s%02d", i), at: at, agent: []string{"b-agent", "a-agent", "c-agent"}[i%3],
+			agentID: fmt.Sprintf("%03d", i%3), rule: []string{"100", "20", "3"}[i%3*i%7%3], location: []string{"x", "y"}[i%2]}.alert()
+		a.Rule.Level = i % 6 // level 0 included
+		alerts = append(alerts, a)
+	}
+	if _, err := s.Insert(ctx, alerts[:25]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Insert(ctx, alerts[25:]); err != nil {
+		t.Fatal(err)
+	}
+	seq := map[string]int{}
+	for i, a := range alerts {
+		seq[a.ID] = i
+	}
+	key := map[SortField]func(a *alert.Alert) string{
+		SortLevel:    func(a *alert.Alert) string { return fmt.Sprintf("%02d", a.Rule.Level) },
+		SortRule:     func(a *alert.Alert) string { return a.Rule.ID },
+		SortAgent:    func(a *alert.Alert) string { return a.Agent.Name },
+		SortLocation: func(a *alert.Alert) string { return a.Location },
+	}
+	for _, tc := range []struct {
+		name string
+		f    Filter
+		keep func(a *alert.Alert) bool
+	}{
+		{"all alerts", Filter{}, func(*alert.Alert) bool { return true }},
+		{"one agent in a time range", Filter{Agents: []string{"a-agent"}, From: base.Add(10 * time.Hour), To: base.Add(40 * time.Hour)},
+			func(a *alert.Alert) bool {
+				return a.Agent.Name == "a-agent" && !a.Timestamp.Before(base.Add(10*time.Hour)) && a.Timestamp.Before(base.Add(40*time.Hour))
+			}},
+		{"levels 0 to 2", Filter{MinLevel: -1, MaxLevel: 2}, func(a *alert.Alert) bool { return a.Rule.Level <= 2 }},
+	} {
+		for field, k := range key {
+			for _, asc := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s by %s asc=%v", tc.name, field, asc), func(t *testing.T) {
+					var want []string
+					var sel []*alert.Alert
+					for _, a := range alerts {
+						if tc.keep(a) {
+							sel = append(sel, a)
+						}
+					}
+					slices.SortFunc(sel, func(a, b *alert.Alert) int {
+						c := strings.Compare(k(a), k(b))
+						if c == 0 {
+							c = a.Timestamp.Compare(b.Timestamp)
+						}
+						if c == 0 {
+							c = seq[a.ID] - seq[b.ID]
+						}
+						if !asc {
+							c = -c
+						}
+						return c
+					})
+					for _, a := range sel {
+						want = append(want, a.ID)
+					}
+					var got []string
+					for off := 0; off < len(want)+7; off += 7 {
+						res, err := s.Search(ctx, tc.f, Page{Sort: field, Asc: asc, Limit: 7, Offset: off})
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, a := range res.Alerts {
+							got = append(got, a.ID)
+						}
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("pages give\n%v\nwant\n%v", got, want)
+					}
+				})
+			}
+		}
 	}
 }

@@ -22,6 +22,16 @@ type Filter struct {
 	Techniques []string // MITRE ATT&CK technique ids; "T1098" also matches its sub-techniques "T1098.xxx"
 	Tactics    []string // MITRE ATT&CK tactic names as in alerts ("Persistence"), case-insensitive
 	Text       string   // free text: every word must occur in the alert (description, full log or data)
+
+	// key narrows a search sorted by a keyword field to one of its
+	// values (see searchByKey).
+	key sortKey
+}
+
+type sortKey struct {
+	field SortField
+	value string // rule id, agent name or location
+	level int
 }
 
 // SortField names a column alerts can be sorted by.
