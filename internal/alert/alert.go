@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // TimeLayout is Wazuh's alert timestamp layout.
@@ -335,21 +336,63 @@ func writeStrings(b *bytes.Buffer, vals []string) {
 	b.WriteByte(']')
 }
 
-// writeString writes s as a JSON string. Invalid UTF-8 is replaced, so a
-// hostile log line can never make an alert unreadable.
+// writeString writes s as a JSON string, byte for byte as encoding/json
+// does (HTML characters, U+2028 and U+2029 escaped). Invalid UTF-8 is
+// replaced, so a hostile log line can never make an alert unreadable.
 func writeString(b *bytes.Buffer, s string) {
-	// Most values are plain printable ASCII, which encoding/json writes
-	// as is: skip its reflection and allocation for them. Anything else
-	// (escapes, HTML-escaped <>&, non-ASCII, invalid UTF-8) goes through
-	// encoding/json, so the output is the same byte for byte.
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			enc, _ := json.Marshal(s) // cannot fail for a string
-			b.Write(enc)
-			return
-		}
-	}
 	b.WriteByte('"')
-	b.WriteString(s)
+	start := 0 // s[start:i] is still to be written as is
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b.WriteString(s[start:i])
+			switch c {
+			case '"', '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case '\t':
+				b.WriteString(`\t`)
+			case '\b':
+				b.WriteString(`\b`)
+			case '\f':
+				b.WriteString(`\f`)
+			default:
+				b.WriteString(`\u00`)
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteString(s[start:i])
+			b.WriteString(`\ufffd`)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b.WriteString(s[start:i])
+			b.WriteString(`\u202`)
+			b.WriteByte(hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b.WriteString(s[start:])
 	b.WriteByte('"')
 }
+
+const hexDigits = "0123456789abcdef"

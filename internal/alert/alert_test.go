@@ -20,6 +20,22 @@ func TestWriteStringMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// Any string, valid UTF-8 or not, is written exactly as encoding/json
+// writes it.
+func FuzzWriteStringMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{"", "a\"b\\c", "<&>", "\x00\x1f\x7f", "é\xff\u2028\u2029🙂", `{"k":"v <x>"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var b bytes.Buffer
+		writeString(&b, s)
+		want, _ := json.Marshal(s)
+		if b.String() != string(want) {
+			t.Fatalf("writeString(%q) = %s, want %s", s, b.String(), want)
+		}
+	})
+}
+
 func BenchmarkMarshalJSON(b *testing.B) {
 	a := &Alert{
 		ID: "1730000000.1", Manager: "tld", FullLog: "Nov 25 10:00:00 web-01 sshd[123]: Failed password for root from 203.0.113.5 port 22 ssh2",
