@@ -231,10 +231,27 @@ func (f Fields) write(b *bytes.Buffer) {
 	root.write(b)
 }
 
+// node is one level of the object the dotted keys of Fields describe.
+// Children are found by a linear scan: objects have few keys, and a
+// slice costs far less to build than a map for every alert.
 type node struct {
-	keys     []string
-	children map[string]*node
-	leaf     *Field
+	keys    []string
+	kids    []*node
+	leaf    Field
+	hasLeaf bool
+}
+
+// child returns n's child named k, adding it last when missing.
+func (n *node) child(k string) *node {
+	for i, have := range n.keys {
+		if have == k {
+			return n.kids[i]
+		}
+	}
+	c := &node{}
+	n.keys = append(n.keys, k)
+	n.kids = append(n.kids, c)
+	return c
 }
 
 func (n *node) insert(f Field) {
@@ -242,34 +259,20 @@ func (n *node) insert(f Field) {
 	key := f.Key
 	for {
 		i := indexDot(key)
-		part := key
-		if i >= 0 {
-			part = key[:i]
-		}
-		if cur.children == nil {
-			cur.children = make(map[string]*node)
-		}
-		next, ok := cur.children[part]
-		if !ok {
-			next = &node{}
-			cur.children[part] = next
-			cur.keys = append(cur.keys, part)
-		}
 		if i < 0 {
 			// A later value for the same key replaces the earlier one, as
 			// Wazuh's JSON output keeps one value per key.
-			fc := f
-			next.leaf = &fc
+			c := cur.child(key)
+			c.leaf, c.hasLeaf = f, true
 			return
 		}
-		if next.leaf != nil {
+		next := cur.child(key[:i])
+		if next.hasLeaf {
 			// "a" already holds a value and now "a.b" arrives: keep the
 			// value and store the nested field under its full name.
-			fc := f
-			fc.Key = key
-			leafNode := &node{leaf: &fc}
-			cur.children[key] = leafNode
-			cur.keys = append(cur.keys, key)
+			c := cur.child(key)
+			c.leaf, c.hasLeaf = f, true
+			c.leaf.Key = key
 			return
 		}
 		cur = next
@@ -278,7 +281,7 @@ func (n *node) insert(f Field) {
 }
 
 func (n *node) write(b *bytes.Buffer) {
-	if n.leaf != nil && len(n.keys) == 0 {
+	if n.hasLeaf && len(n.keys) == 0 {
 		if n.leaf.Raw && json.Valid([]byte(n.leaf.Value)) {
 			b.WriteString(n.leaf.Value)
 		} else {
@@ -293,7 +296,7 @@ func (n *node) write(b *bytes.Buffer) {
 		}
 		writeString(b, k)
 		b.WriteByte(':')
-		n.children[k].write(b)
+		n.kids[i].write(b)
 	}
 	b.WriteByte('}')
 }

@@ -66,3 +66,32 @@ func TestJSONIsEncodedOnceAndCannotBeChangedThroughAnAppend(t *testing.T) {
 		t.Errorf("second call: %s (shared: %v)", second, &second[0] == &first[0])
 	}
 }
+
+// Dotted field names nest as Wazuh's JSON output nests them; a later
+// value for a key replaces the earlier one, and a nested name under a key
+// that already holds a value is kept under its full name.
+func TestFieldsNestByDottedNames(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		fields Fields
+		want   string
+	}{
+		{"flat names keep their order", Fields{{Key: "b", Value: "1"}, {Key: "a", Value: "2"}}, `{"b":"1","a":"2"}`},
+		{"dotted names nest", Fields{{Key: "azure.resource.id", Value: "x"}, {Key: "azure.resource.type", Value: "y"}, {Key: "azure.tag", Value: "z"}},
+			`{"azure":{"resource":{"id":"x","type":"y"},"tag":"z"}}`},
+		{"a repeated key keeps its place and takes the last value", Fields{{Key: "a", Value: "1"}, {Key: "b", Value: "2"}, {Key: "a", Value: "3"}},
+			`{"a":"3","b":"2"}`},
+		{"a nested name under a value keeps its full name", Fields{{Key: "a", Value: "1"}, {Key: "a.b", Value: "2"}, {Key: "a.b", Value: "3"}},
+			`{"a":"1","a.b":"3"}`},
+		{"raw JSON values are written as they are", Fields{{Key: "list", Value: `["x","y"]`, Raw: true}, {Key: "bad", Value: `[x`, Raw: true}},
+			`{"list":["x","y"],"bad":"[x"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			tt.fields.write(&b)
+			if b.String() != tt.want {
+				t.Fatalf("got %s\nwant %s", b.String(), tt.want)
+			}
+		})
+	}
+}
