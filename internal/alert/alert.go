@@ -114,8 +114,13 @@ type Fields []Field
 
 // MarshalJSON writes the alert exactly in Wazuh's key order.
 func (a *Alert) MarshalJSON() ([]byte, error) {
+	// Sized once: the full log and the data are most of an alert.
+	size := 512 + len(a.FullLog)
+	for _, f := range a.Data {
+		size += len(f.Key) + len(f.Value) + 8
+	}
 	var b bytes.Buffer
-	b.Grow(512 + len(a.FullLog))
+	b.Grow(size)
 	b.WriteString(`{"timestamp":`)
 	writeString(&b, a.Timestamp.Format(TimeLayout))
 	if a.Rule != nil {
@@ -224,55 +229,68 @@ func (f Fields) Get(key string) (string, bool) {
 // write nests dotted keys into objects, keeping first-seen order, as Wazuh
 // does for dynamic fields ("aws.source" → {"aws":{"source":…}}).
 func (f Fields) write(b *bytes.Buffer) {
-	root := &node{}
+	t := fieldTree{nodes: make([]fieldNode, 1, 1+len(f)+len(f)/2)}
 	for _, x := range f {
-		root.insert(x)
+		t.insert(x)
 	}
-	root.write(b)
+	t.write(b, 0)
 }
 
-// node is one level of the object the dotted keys of Fields describe.
-// Children are found by a linear scan: objects have few keys, and a
-// slice costs far less to build than a map for every alert.
-type node struct {
-	keys    []string
-	kids    []*node
-	leaf    Field
-	hasLeaf bool
+// fieldTree is the object the dotted keys of Fields describe, its nodes
+// in one slice (node 0 is the root) so that building it costs one
+// allocation per alert rather than one per key.
+type fieldTree struct {
+	nodes []fieldNode
 }
 
-// child returns n's child named k, adding it last when missing.
-func (n *node) child(k string) *node {
-	for i, have := range n.keys {
-		if have == k {
-			return n.kids[i]
+type fieldNode struct {
+	name string
+	// Children, in the order their keys first appeared: a list through
+	// next. 0 is "none": the root is nobody's child.
+	first, last, next int32
+	value             string
+	raw               bool
+	hasValue          bool
+}
+
+// child returns parent's child called name, adding it last when missing.
+// Objects have few keys: a linear scan is cheaper than a map.
+func (t *fieldTree) child(parent int32, name string) int32 {
+	for c := t.nodes[parent].first; c != 0; c = t.nodes[c].next {
+		if t.nodes[c].name == name {
+			return c
 		}
 	}
-	c := &node{}
-	n.keys = append(n.keys, k)
-	n.kids = append(n.kids, c)
+	t.nodes = append(t.nodes, fieldNode{name: name})
+	c := int32(len(t.nodes) - 1)
+	if p := &t.nodes[parent]; p.last == 0 {
+		p.first, p.last = c, c
+	} else {
+		t.nodes[p.last].next, p.last = c, c
+	}
 	return c
 }
 
-func (n *node) insert(f Field) {
-	cur := n
+func (t *fieldTree) set(n int32, f Field) {
+	t.nodes[n].value, t.nodes[n].raw, t.nodes[n].hasValue = f.Value, f.Raw, true
+}
+
+func (t *fieldTree) insert(f Field) {
+	cur := int32(0)
 	key := f.Key
 	for {
 		i := indexDot(key)
 		if i < 0 {
 			// A later value for the same key replaces the earlier one, as
 			// Wazuh's JSON output keeps one value per key.
-			c := cur.child(key)
-			c.leaf, c.hasLeaf = f, true
+			t.set(t.child(cur, key), f)
 			return
 		}
-		next := cur.child(key[:i])
-		if next.hasLeaf {
+		next := t.child(cur, key[:i])
+		if t.nodes[next].hasValue {
 			// "a" already holds a value and now "a.b" arrives: keep the
 			// value and store the nested field under its full name.
-			c := cur.child(key)
-			c.leaf, c.hasLeaf = f, true
-			c.leaf.Key = key
+			t.set(t.child(cur, key), f)
 			return
 		}
 		cur = next
@@ -280,23 +298,24 @@ func (n *node) insert(f Field) {
 	}
 }
 
-func (n *node) write(b *bytes.Buffer) {
-	if n.hasLeaf && len(n.keys) == 0 {
-		if n.leaf.Raw && json.Valid([]byte(n.leaf.Value)) {
-			b.WriteString(n.leaf.Value)
+func (t *fieldTree) write(b *bytes.Buffer, n int32) {
+	nd := &t.nodes[n]
+	if nd.hasValue && nd.first == 0 {
+		if nd.raw && json.Valid([]byte(nd.value)) {
+			b.WriteString(nd.value)
 		} else {
-			writeString(b, n.leaf.Value)
+			writeString(b, nd.value)
 		}
 		return
 	}
 	b.WriteByte('{')
-	for i, k := range n.keys {
-		if i > 0 {
+	for c := nd.first; c != 0; c = t.nodes[c].next {
+		if c != nd.first {
 			b.WriteByte(',')
 		}
-		writeString(b, k)
+		writeString(b, t.nodes[c].name)
 		b.WriteByte(':')
-		n.kids[i].write(b)
+		t.write(b, c)
 	}
 	b.WriteByte('}')
 }
