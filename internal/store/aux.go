@@ -13,8 +13,6 @@ import (
 	"net/url"
 	"strings"
 
-	"modernc.org/sqlite"
-
 	"github.com/threatlockdown/tld/internal/alert"
 )
 
@@ -86,9 +84,17 @@ UPDATE aux_state SET v = 0;
 `,
 }
 
-// storeDriver is the sqlite driver, registered privately so that the
-// connections made here can attach the other file.
-var storeDriver = &sqlite.Driver{}
+// storeDriver is modernc's sqlite driver, the instance its package-level
+// functions (RegisterDeterministicScalarFunction) configure: connections
+// are made through it directly so that they can attach the other file.
+var storeDriver = func() driver.Driver {
+	db, err := sql.Open("sqlite", "")
+	if err != nil {
+		panic(err) // only for a driver name that is not registered
+	}
+	defer db.Close()
+	return db.Driver()
+}()
 
 // attachConnector opens dsn, attaches file as schema name and runs then.
 type attachConnector struct {

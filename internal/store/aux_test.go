@@ -271,8 +271,56 @@ func TestMigrateFromOneFile(t *testing.T) {
 		}
 		defer s.Close()
 		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2"}, map[string][]string{"alpha": {"a2", "a1"}, "bravo": {"b1"}, "bravopkg": {"b2"}})
+		// The migrated alerts' ids are found again: a replay stores nothing.
+		var replay []*alert.Alert
+		for _, sp := range batchA {
+			replay = append(replay, sp.alert())
+		}
+		if n, err := s.Insert(ctx, replay); err != nil || n != 0 {
+			t.Fatalf("replay of migrated alerts = %d, %v; want 0", n, err)
+		}
 		insert(t, s, spec{id: "c1", at: 27 * time.Hour, fullLog: "charlie"})
 		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2", "c1"}, map[string][]string{"charlie": {"c1"}})
+	})
+
+	t.Run("an index file of version 1 (side tables) is rebuilt without counting twice", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "alerts.db")
+		s, err := Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		insert(t, s, batchA...)
+		insert(t, s, batchB...)
+		s.Close()
+		// The index file as the previous release left it: side tables,
+		// rollups counting the four alerts, everything applied.
+		if err := os.Remove(path + auxSuffix); err != nil {
+			t.Fatal(err)
+		}
+		db, err := sql.Open("sqlite", path+auxSuffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, auxMigrations[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d; PRAGMA user_version = 1; PRAGMA journal_mode = WAL;
+			INSERT INTO rollups(dim, bucket, k1, k2, n) VALUES (%d, 0, '', '', 4);
+			UPDATE aux_state SET v = 4 WHERE k = 'applied_seq'`, auxApplicationID, dimMinute)); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		s, err = Open(ctx, path, Options{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer s.Close()
+		st, err := s.Stats(ctx)
+		if err != nil || st.Alerts != 4 {
+			t.Fatalf("Stats = %+v, %v; want 4 alerts", st, err)
+		}
+		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2"}, map[string][]string{"alpha": {"a2", "a1"}, "bravo": {"b1"}, "bravopkg": {"b2"}})
 	})
 }
 

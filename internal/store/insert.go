@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"math/bits"
+	"modernc.org/sqlite"
 	"runtime"
 	"slices"
 	"strings"
@@ -282,8 +284,8 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 // insertMain writes the alerts rows, labels and posture and commits. It
 // returns the labels it wrote, which the caller remembers once committed.
 func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fresh []int, first int64) (map[labelKey]string, error) {
-	bAlerts := newBulk(ctx, tx, s.ws, `INSERT INTO alerts(seq, id, ts, rule_id, level, description, agent_id, agent_name, location,
-		groups, techniques, tactics, cells, resource_type, region, json) VALUES `, 16)
+	bAlerts := newBulk(ctx, tx, s.ws, `INSERT INTO alerts(seq, id, idh, ts, rule_id, level, description, agent_id, agent_name, location,
+		groups, techniques, tactics, cells, resource_type, region, json) VALUES `, 17)
 	labels := make(map[labelKey]string)
 	var post []*row
 	seq := first - 1
@@ -291,7 +293,7 @@ func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fre
 		r := prep.row(i)
 		a := r.a
 		seq++
-		bAlerts.add(seq, a.ID, r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
+		bAlerts.add(seq, a.ID, idHash(a.ID), r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
 			r.lists[0], r.lists[1], r.lists[2], r.lists[3], r.rtype, r.region, r.json)
 		// Labels rarely change: write only those that differ from
 		// what this Store last committed.
@@ -408,9 +410,10 @@ func newOnly(ctx context.Context, tx *sql.Tx, stmts *stmtCache, alerts []*alert.
 		part := alerts[i:min(i+chunk, len(alerts))]
 		args := make([]any, len(part))
 		for j, a := range part {
-			args[j] = a.ID
+			args[j] = idHash(a.ID)
 		}
-		q, st, err := stmts.query(ctx, tx, "SELECT id FROM alerts WHERE id IN ("+placeholders(len(part))+")", args...)
+		// A hash shared by two ids finds both rows; the ids decide.
+		q, st, err := stmts.query(ctx, tx, "SELECT id FROM alerts WHERE idh IN ("+placeholders(len(part))+")", args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up stored ids: %w", err)
 		}
@@ -559,6 +562,30 @@ func plainJSON(s string) bool {
 		}
 	}
 	return true
+}
+
+// idHash is the 64-bit FNV-1a hash of an alert id, which alerts.idh
+// holds and its index looks up.
+func idHash(id string) int64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * prime
+	}
+	return int64(h)
+}
+
+func init() {
+	// For migration v3, which fills alerts.idh.
+	sqlite.MustRegisterDeterministicScalarFunction("tld_id_hash", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return idHash(v), nil
+		case []byte:
+			return idHash(string(v)), nil
+		}
+		return nil, fmt.Errorf("tld_id_hash: want text, got %T", args[0])
+	})
 }
 
 func floorDiv(a, b int64) int64 {
