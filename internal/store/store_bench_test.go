@@ -333,6 +333,22 @@ func BenchmarkQueries(b *testing.B) {
 	run("Search/text_rare", search(Filter{Text: "user0042"}))
 	run("Search/24h_group", search(Filter{From: day.From, To: day.To, Groups: []string{"group_07"}}))
 	run("Search/24h_text", search(Filter{From: day.From, To: day.To, Text: "denied"}))
+	// The dashboard's sortable columns, over all 30 days.
+	sorted := func(f Filter, p Page) func() error {
+		return func() error {
+			res, err := s.Search(ctx, f, p)
+			if err == nil && len(res.Alerts) == 0 {
+				err = fmt.Errorf("no alerts for %+v sorted %+v", f, p)
+			}
+			return err
+		}
+	}
+	run("Search/sort_level", sorted(Filter{}, Page{Sort: SortLevel}))
+	run("Search/sort_rule_asc", sorted(Filter{}, Page{Sort: SortRule, Asc: true}))
+	run("Search/sort_agent", sorted(Filter{}, Page{Sort: SortAgent}))
+	run("Search/sort_location_asc", sorted(Filter{}, Page{Sort: SortLocation, Asc: true}))
+	run("Search/sort_rule_page_20", sorted(Filter{}, Page{Sort: SortRule, Offset: 1000}))
+	run("Search/sort_level_group", sorted(Filter{Groups: []string{"group_07"}}, Page{Sort: SortLevel}))
 	for _, r := range []struct {
 		name string
 		f    Filter
