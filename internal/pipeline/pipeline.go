@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/threatlockdown/tld/internal/alert"
 	"github.com/threatlockdown/tld/internal/analysis"
 )
 
@@ -269,6 +271,7 @@ func (p *Pipeline) write() error {
 }
 
 func (p *Pipeline) deliver(ctx context.Context, jobs []*job) error {
+	encode(jobs)
 	// Outputs are independent (a file, the store, a cluster): they write
 	// and flush side by side, so the slowest sets the pace, not their sum.
 	errs := make([]error, len(p.outputs))
@@ -295,6 +298,35 @@ func (p *Pipeline) deliver(ctx context.Context, jobs []*job) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// encode makes every record's JSON once, on every core, before the
+// outputs get them: they all write the same bytes (alert.JSON caches
+// them), and outputs working side by side would otherwise encode the same
+// alert more than once.
+func encode(jobs []*job) {
+	var recs []*alert.Alert
+	for _, j := range jobs {
+		recs = append(recs, j.recs.Alerts...)
+		recs = append(recs, j.recs.Archives...)
+	}
+	const chunk = 64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(recs)+chunk-1)/chunk) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(chunk)) - chunk
+				if i >= len(recs) {
+					return
+				}
+				for _, a := range recs[i:min(i+chunk, len(recs))] {
+					a.JSON()
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // Summary counts what a run did, for the end-of-run report.
