@@ -121,6 +121,9 @@ func (s *Store) dataRange(ctx context.Context) (from, to int64, ok bool, err err
 // empty buckets included. interval 0 picks a round one giving at most
 // about 100 buckets.
 func (s *Store) Histogram(ctx context.Context, f Filter, interval time.Duration) ([]TimeBucket, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, fmt.Errorf("alert histogram: %w", err)
+	}
 	from, to := rangeMillis(f)
 	if from < 0 || to < 0 {
 		lo, hi, ok, err := s.dataRange(ctx)
@@ -234,6 +237,9 @@ func (s *Store) Top(ctx context.Context, f Filter, d Dimension, n int) ([]Bucket
 	spec, ok := dimSpecs[d]
 	if !ok {
 		return nil, fmt.Errorf("top alerts: unknown dimension %q", d)
+	}
+	if err := s.Flush(ctx); err != nil {
+		return nil, fmt.Errorf("top alerts: %w", err)
 	}
 	if n <= 0 {
 		n = defaultTop
@@ -371,6 +377,9 @@ func (s *Store) label(ctx context.Context, dim int, bs []Bucket) error {
 // Mitre counts the alerts f selects per (tactic, technique), in ATT&CK
 // matrix order of tactics, then by descending count.
 func (s *Store) Mitre(ctx context.Context, f Filter) ([]MitreCell, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, fmt.Errorf("mitre matrix: %w", err)
+	}
 	counts := make(map[string]int64)
 	from, to := rangeMillis(f)
 	rawRanges := [][2]int64{{from, to}}

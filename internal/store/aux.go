@@ -254,7 +254,11 @@ func (s *Store) reconcile(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reconcile index: %w", err)
 		}
-		if err := writeAux(ctx, tx, s.was, rows, last); err != nil {
+		err = writeAux(ctx, tx, s.was, rows, last)
+		if err == nil && s.auxFault != nil {
+			err = s.auxFault()
+		}
+		if err != nil {
 			tx.Rollback()
 			return fmt.Errorf("reconcile index: %w", err)
 		}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,16 +157,31 @@ func TestIndexFileRecovery(t *testing.T) {
 		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2"}, both)
 	})
 
+	// failIndex makes the next n index writes fail.
+	failIndex := func(s *Store, n int32) {
+		// Not the index write of an earlier Insert, still running.
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var left atomic.Int32
+		left.Store(n)
+		s.auxFault = func() error {
+			if left.Add(-1) >= 0 {
+				return errors.New("injected index failure")
+			}
+			return nil
+		}
+	}
+
 	t.Run("a failed index write is rebuilt from the stored alerts", func(t *testing.T) {
 		s := openTest(t)
 		insert(t, s, batchA...)
-		s.auxFault = func() error { return errors.New("injected index failure") }
+		failIndex(s, 1)
 		alerts := []*alert.Alert{batchB[0].alert(), batchB[1].alert()}
 		n, err := s.Insert(ctx, alerts)
 		if err != nil || n != 2 {
 			t.Fatalf("Insert = %d, %v; want 2 stored, the index rebuilt", n, err)
 		}
-		s.auxFault = nil
 		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2"}, both)
 		if n, err := s.Insert(ctx, alerts); err != nil || n != 0 {
 			t.Fatalf("replay = %d, %v; want 0", n, err)
@@ -172,20 +189,24 @@ func TestIndexFileRecovery(t *testing.T) {
 		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2"}, both)
 	})
 
-	t.Run("an index write that cannot be rebuilt fails the insert and is repaired by the next", func(t *testing.T) {
+	t.Run("while the index cannot be rebuilt, queries and inserts fail; then it is repaired", func(t *testing.T) {
 		s := openTest(t)
 		insert(t, s, batchA...)
-		// Cancelling the call's context fails the rebuild too (and the
-		// alerts' commit, when it comes after).
-		cctx, cancel := context.WithCancel(ctx)
-		s.auxFault = func() error { cancel(); return errors.New("injected index failure") }
+		// Insert's own index write, then the rebuilds the query and the
+		// next insert try.
+		failIndex(s, 3)
 		alerts := []*alert.Alert{batchB[0].alert(), batchB[1].alert()}
-		if _, err := s.Insert(cctx, alerts); err == nil {
-			t.Fatal("Insert succeeded although its index could not be written")
+		if n, err := s.Insert(ctx, alerts); err != nil || n != 2 {
+			t.Fatalf("Insert = %d, %v; want 2 stored: the alerts file holds them", n, err)
 		}
-		s.auxFault = nil
-		if n, err := s.Insert(ctx, alerts); err != nil || n != 0 && n != 2 {
-			t.Fatalf("replay = %d, %v; want what the failed call did not store", n, err)
+		if _, err := s.Search(ctx, Filter{}, Page{}); err == nil || !strings.Contains(err.Error(), "injected index failure") {
+			t.Fatalf("query on an index that cannot be rebuilt: err = %v", err)
+		}
+		if _, err := s.Insert(ctx, alerts); err == nil {
+			t.Fatal("Insert succeeded although the index could not be rebuilt")
+		}
+		if n, err := s.Insert(ctx, alerts); err != nil || n != 0 {
+			t.Fatalf("replay = %d, %v; want 0: the first call stored them", n, err)
 		}
 		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2"}, both)
 	})

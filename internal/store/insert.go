@@ -217,8 +217,14 @@ func normRegion(v string) string {
 // Insert stores alerts durably: when it returns without error the batch
 // survives a power cut. Alerts whose id is already stored are skipped, so
 // replaying a batch after a crash stores nothing twice; inserted counts the
-// new ones. The alerts and their index entries are written in parallel,
-// one transaction in each file (see aux.go), committed at the same time.
+// new ones.
+//
+// The alerts file is written on this goroutine while their index entries
+// (full text, terms, rollups) go into the index file on another (see
+// aux.go). Insert returns once the alerts are committed and leaves the
+// index write running, so that it overlaps the caller's next batch; the
+// next Insert, and every query, waits for it first (Flush). An index write
+// that fails is rebuilt from the stored alerts by whichever comes next.
 func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int, err error) {
 	alerts = slices.DeleteFunc(slices.Clone(alerts), func(a *alert.Alert) bool { return a == nil })
 	if len(alerts) == 0 {
@@ -229,10 +235,8 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 	defer prep.wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.auxBehind {
-		if err := s.reconcile(ctx); err != nil {
-			return 0, fmt.Errorf("insert alerts: %w", err)
-		}
+	if err := s.settleLocked(ctx); err != nil {
+		return 0, fmt.Errorf("insert alerts: %w", err)
 	}
 	if err := s.ws.fill(ctx); err != nil {
 		return 0, fmt.Errorf("insert alerts: prepare: %w", err)
@@ -250,35 +254,82 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 		return 0, nil
 	}
 	first := s.lastSeq + 1
-	auxDone := make(chan error, 1)
-	go func() { auxDone <- s.insertAux(ctx, prep, fresh, first) }()
+	aw := &auxWrite{done: make(chan struct{})}
+	s.pending.Store(aw)
+	// The index write outlives this call: the caller's context ending
+	// afterwards must not fail it.
+	auxCtx := context.WithoutCancel(ctx)
+	go func() {
+		defer close(aw.done)
+		aw.err = s.insertAux(auxCtx, prep, fresh, first)
+	}()
 	labels, err := s.insertMain(ctx, tx, prep, fresh, first)
-	auxErr := <-auxDone
-	if err == nil {
-		s.lastSeq = first + int64(len(fresh)) - 1
-		for k, l := range labels {
-			s.labels[k] = l
-		}
-		s.wrote()
-	}
-	if err != nil || auxErr != nil {
-		// One file may hold the batch without the other: put them
-		// level before anything else is written.
+	if err != nil {
+		// The index file may hold the batch the alerts file does not:
+		// put them level before anything else is written.
+		<-aw.done
+		s.pending.Store(nil)
 		s.auxBehind = true
-		if auxErr != nil {
-			s.log.Warn("alert store index write failed: rebuilding it", "path", s.auxPath, "err", auxErr)
-		}
-		rerr := s.reconcile(ctx)
-		switch {
-		case err != nil && rerr != nil:
+		if rerr := s.reconcile(ctx); rerr != nil {
 			return 0, fmt.Errorf("insert alerts: %w (then reconciling the index: %v)", err, rerr)
-		case err != nil:
-			return 0, fmt.Errorf("insert alerts: %w", err)
-		case rerr != nil:
-			return 0, fmt.Errorf("insert alerts: index: %w (rebuilding it: %v)", auxErr, rerr)
+		}
+		return 0, fmt.Errorf("insert alerts: %w", err)
+	}
+	s.lastSeq = first + int64(len(fresh)) - 1
+	for k, l := range labels {
+		s.labels[k] = l
+	}
+	s.wrote()
+	return len(fresh), nil
+}
+
+// auxWrite is an index write Insert left running.
+type auxWrite struct {
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// Flush waits until the index entries of every alert Insert stored are
+// committed, so that queries find them; queries call it themselves. An
+// index write that failed is rebuilt first.
+func (s *Store) Flush(ctx context.Context) error {
+	if aw := s.pending.Load(); aw != nil {
+		select {
+		case <-aw.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if aw.err == nil {
+			return nil
 		}
 	}
-	return len(fresh), nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.settleLocked(ctx)
+}
+
+// settleLocked waits for the running index write, if any, and rebuilds the
+// index when it (or an earlier one) failed. The caller holds s.mu.
+func (s *Store) settleLocked(ctx context.Context) error {
+	if aw := s.pending.Load(); aw != nil {
+		select {
+		case <-aw.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		s.pending.Store(nil)
+		if aw.err != nil {
+			s.log.Warn("alert store index write failed: rebuilding it", "path", s.auxPath, "err", aw.err)
+			s.auxBehind = true
+		}
+	}
+	if !s.auxBehind {
+		return nil
+	}
+	if err := s.reconcile(ctx); err != nil {
+		return fmt.Errorf("rebuild the index: %w", err)
+	}
+	return nil
 }
 
 // insertMain writes the alerts rows, labels and posture and commits. It

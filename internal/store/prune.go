@@ -46,10 +46,8 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 // leaves the mark, and Open finishes the job (finishPrune) without taking
 // the alerts out of the rollups twice. The caller holds s.mu.
 func (s *Store) pruneRange(ctx context.Context, lo, hi int64) (int, error) {
-	if s.auxBehind {
-		if err := s.reconcile(ctx); err != nil {
-			return 0, err
-		}
+	if err := s.settleLocked(ctx); err != nil {
+		return 0, err
 	}
 	if err := s.pruneIndex(ctx, lo, hi); err != nil {
 		return 0, err

@@ -78,6 +78,9 @@ func (s *Store) Search(ctx context.Context, f Filter, p Page) (SearchResult, err
 	default:
 		return res, fmt.Errorf("search alerts: unknown sort field %q", p.Sort)
 	}
+	if err := s.Flush(ctx); err != nil {
+		return res, fmt.Errorf("search alerts: %w", err)
+	}
 	limit, offset := pageBounds(p)
 	from, to := rangeMillis(f)
 	if residualFilter(f, from, to).matchNone {

@@ -51,10 +51,14 @@ type Store struct {
 	// seq is never reused even when pruning removed the newest alerts.
 	lastSeq int64
 	// auxBehind is set when an index write failed after its alerts were
-	// committed: the next write reconciles first.
+	// committed: the next write or query reconciles first.
 	auxBehind bool
-	// auxFault, when set (by tests), fails the index write of Insert
-	// after its statements ran, before its commit.
+	// pending is the index write the last Insert left running, if any
+	// (see Insert); Flush reads it without mu.
+	pending atomic.Pointer[auxWrite]
+	// auxFault, when set (by tests), is called by every index write
+	// (Insert's and a rebuild's) after its statements ran, before its
+	// commit, and fails it with the error it returns.
 	auxFault func() error
 	// labels are the labels this Store committed, so that a batch
 	// writes only those that changed.
@@ -185,6 +189,12 @@ func (s *Store) wrote() {
 
 // Close releases the store's connections.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	if err := s.settleLocked(context.Background()); err != nil {
+		// Open rebuilds what is missing.
+		s.log.Warn("alert store index left behind the alerts", "path", s.auxPath, "err", err)
+	}
+	s.mu.Unlock()
 	s.stopCk()
 	<-s.ckExited
 	s.ws.close()
@@ -279,6 +289,9 @@ func (s *Store) openErr(err error) error {
 // Stats reports what the store holds.
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
+	if err := s.Flush(ctx); err != nil {
+		return st, fmt.Errorf("store stats: %w", err)
+	}
 	var oldest, newest sql.NullInt64
 	// The minute rollup counts every alert, and is far smaller than alerts.
 	if err := s.r.QueryRowContext(ctx, "SELECT coalesce(sum(n), 0) FROM rollups WHERE dim = ?", dimMinute).Scan(&st.Alerts); err != nil {
