@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/url"
 	"strings"
 
@@ -68,18 +67,21 @@ INSERT INTO aux_state(k, v) VALUES ('applied_seq', 0), ('prune_lo', 0), ('prune_
 	('batch_first_seq', 0), ('batch_lo_ts', 0), ('batch_hi_ts', 0);
 `,
 	// v2: the side tables become hashed terms in a second full text
-	// column, which costs a fraction of their B-tree inserts. The index
-	// is emptied and rebuilt from the alerts by reconcile.
+	// column, which costs a fraction of their B-tree inserts; rollups and
+	// minute ranges move to the alerts file (schema v3), written with the
+	// alerts. The index is emptied and rebuilt from the alerts by
+	// reconcile.
 	`
 DROP TABLE alert_groups;
 DROP TABLE alert_techniques;
 DROP TABLE alert_tactics;
 DROP TABLE alerts_fts;
+DROP TABLE rollups;
+DROP TABLE minute_seq;
 CREATE VIRTUAL TABLE alerts_fts USING fts5(body, terms, content='', contentless_delete=1);
 INSERT INTO alerts_fts(alerts_fts, rank) VALUES ('automerge', 16);
 INSERT INTO alerts_fts(alerts_fts, rank) VALUES ('crisismerge', 64);
-DELETE FROM rollups;
-DELETE FROM minute_seq;
+DELETE FROM aux_state WHERE k IN ('batch_lo_ts', 'batch_hi_ts');
 UPDATE aux_state SET v = 0;
 `,
 }
@@ -288,8 +290,7 @@ func (s *Store) reconcile(ctx context.Context) error {
 }
 
 // undoBatch takes the index entries of seqs [first, last], the last batch
-// written, out of the index file: its alerts are not stored. The rollups
-// of the days the batch touched are counted again from the stored alerts.
+// written, out of the index file: its alerts are not stored.
 func (s *Store) undoBatch(ctx context.Context, first, last, mainMax int64) error {
 	// Also reached, harmlessly, when pruning removed the newest alerts.
 	s.log.Info("alert store index holds a last batch the alerts file does not: removing it", "path", s.auxPath,
@@ -299,33 +300,8 @@ func (s *Store) undoBatch(ctx context.Context, first, last, mainMax int64) error
 		return err
 	}
 	defer tx.Rollback()
-	lo, err := auxState(ctx, tx, "batch_lo_ts")
-	if err != nil {
-		return err
-	}
-	hi, err := auxState(ctx, tx, "batch_hi_ts")
-	if err != nil {
-		return err
-	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM alerts_fts WHERE rowid >= ? AND rowid <= ?", first, last); err != nil {
 		return fmt.Errorf("undo full text: %w", err)
-	}
-	dLo, dHi := floorDiv(lo, msPerDay), floorDiv(hi, msPerDay)+1 // days [dLo, dHi)
-	for _, d := range []struct {
-		dims string
-		unit int64
-	}{
-		{fmt.Sprint(dimMinute), msPerMinute},
-		{fmt.Sprint(dimRuleDay), msPerDay},
-		{strings.Trim(strings.Join(strings.Fields(fmt.Sprint(hourDims)), ", "), "[]"), msPerHour},
-	} {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim IN ("+d.dims+") AND bucket >= ? AND bucket < ?",
-			dLo*msPerDay/d.unit, dHi*msPerDay/d.unit); err != nil {
-			return fmt.Errorf("undo rollups: %w", err)
-		}
-	}
-	if err := addRollups(ctx, tx, dLo*msPerDay, dHi*msPerDay, 1); err != nil {
-		return fmt.Errorf("undo rollups: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE aux_state SET v = ? WHERE k = 'applied_seq'", mainMax); err != nil {
 		return err
@@ -464,10 +440,7 @@ func writeAuxFunc(ctx context.Context, tx *sql.Tx, stmts *stmtCache, n int, next
 	// statement, so the whole batch goes in as few statements as possible.
 	bFTS := newBulk(ctx, tx, stmts, "INSERT INTO alerts_fts(rowid, body, terms) VALUES ", 3)
 	bFTS.rows, bFTS.whole = 5000, true
-	roll := make(rollups, 64)
-	seqs := make(map[int64][2]int64) // minute → seq range
 	var first, last int64
-	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	for k := 0; k < n; k++ {
 		r, err := next(k)
 		if err != nil {
@@ -478,35 +451,16 @@ func writeAuxFunc(ctx context.Context, tx *sql.Tx, stmts *stmtCache, n int, next
 			first = seq
 		}
 		last = seq
-		lo, hi = min(lo, r.ts), max(hi, r.ts)
 		bFTS.add(seq, r.body, r.terms)
-		roll.add(r, 1)
-		m := floorDiv(r.ts, msPerMinute)
-		if sr, ok := seqs[m]; ok {
-			seqs[m] = [2]int64{min(sr[0], seq), max(sr[1], seq)}
-		} else {
-			seqs[m] = [2]int64{seq, seq}
-		}
 	}
 	if err := bFTS.flush(); err != nil {
 		return err
 	}
-	if err := roll.write(ctx, tx, stmts); err != nil {
-		return err
-	}
-	for m, sr := range seqs {
-		if _, err := stmts.exec(ctx, tx, `INSERT INTO minute_seq(minute, min_seq, max_seq) VALUES (?, ?, ?)
-			ON CONFLICT(minute) DO UPDATE SET min_seq = min(min_seq, excluded.min_seq), max_seq = max(max_seq, excluded.max_seq)`,
-			m, sr[0], sr[1]); err != nil {
-			return fmt.Errorf("seq ranges: %w", err)
-		}
-	}
 	if n == 0 {
 		return nil
 	}
-	if _, err := stmts.exec(ctx, tx, `UPDATE aux_state SET v = CASE k WHEN 'applied_seq' THEN ? WHEN 'batch_first_seq' THEN ?
-		WHEN 'batch_lo_ts' THEN ? ELSE ? END WHERE k IN ('applied_seq', 'batch_first_seq', 'batch_lo_ts', 'batch_hi_ts')`,
-		last, first, lo, hi); err != nil {
+	if _, err := stmts.exec(ctx, tx, `UPDATE aux_state SET v = CASE k WHEN 'applied_seq' THEN ? ELSE ? END
+		WHERE k IN ('applied_seq', 'batch_first_seq')`, last, first); err != nil {
 		return fmt.Errorf("record applied seq: %w", err)
 	}
 	return nil

@@ -338,12 +338,14 @@ func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fre
 	bAlerts := newBulk(ctx, tx, s.ws, `INSERT INTO alerts(seq, id, idh, ts, rule_id, level, description, agent_id, agent_name, location,
 		groups, techniques, tactics, cells, resource_type, region, json) VALUES `, 17)
 	labels := make(map[labelKey]string)
+	counts := newBatchCounts()
 	var post []*row
 	seq := first - 1
 	for _, i := range fresh {
 		r := prep.row(i)
 		a := r.a
 		seq++
+		counts.add(r, seq)
 		bAlerts.add(seq, a.ID, idHash(a.ID), r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
 			r.lists[0], r.lists[1], r.lists[2], r.lists[3], r.rtype, r.region, r.json)
 		// Labels rarely change: write only those that differ from
@@ -363,6 +365,9 @@ func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fre
 		}
 	}
 	if err := bAlerts.flush(); err != nil {
+		return nil, err
+	}
+	if err := counts.write(ctx, tx, s.ws); err != nil {
 		return nil, err
 	}
 	if err := writeLabels(ctx, tx, labels); err != nil {

@@ -41,10 +41,11 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 }
 
 // pruneRange deletes the alerts in [lo, hi), which lies within one hour:
-// first their index entries, recording the range as pending in the same
-// transaction, then the alerts, then the pending mark. A crash in between
-// leaves the mark, and Open finishes the job (finishPrune) without taking
-// the alerts out of the rollups twice. The caller holds s.mu.
+// first their full text entries, recording the range as pending in the
+// same transaction, then the alerts with their counts, then the pending
+// mark. A crash in between leaves the mark, and Open finishes the job
+// (finishPrune); the counts go with the alerts, so never twice. The caller
+// holds s.mu.
 func (s *Store) pruneRange(ctx context.Context, lo, hi int64) (int, error) {
 	if err := s.settleLocked(ctx); err != nil {
 		return 0, err
@@ -56,9 +57,18 @@ func (s *Store) pruneRange(ctx context.Context, lo, hi int64) (int, error) {
 }
 
 // finishPrune deletes the alerts in [lo, hi), whose index entries are
-// gone, and clears the pending mark.
+// gone, takes them out of the rollups in the same transaction, and clears
+// the pending mark.
 func (s *Store) finishPrune(ctx context.Context, lo, hi int64) (int, error) {
-	res, err := s.w.ExecContext(ctx, "DELETE FROM alerts WHERE ts >= ? AND ts < ?", lo, hi)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if err := subtractCounts(ctx, tx, lo, hi); err != nil {
+		return 0, fmt.Errorf("update rollups: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, "DELETE FROM alerts WHERE ts >= ? AND ts < ?", lo, hi)
 	if err != nil {
 		return 0, fmt.Errorf("delete alerts: %w", err)
 	}
@@ -66,50 +76,61 @@ func (s *Store) finishPrune(ctx context.Context, lo, hi int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("delete alerts: commit: %w", err)
+	}
 	if _, err := s.wa.ExecContext(ctx, "UPDATE aux_state SET v = 0 WHERE k IN ('prune_lo', 'prune_hi')"); err != nil {
 		return int(n), fmt.Errorf("clear pending prune: %w", err)
 	}
 	return int(n), nil
 }
 
-// pruneIndex deletes the index entries of the alerts in [lo, hi) in the
-// index file, whose writer reads the alerts through the attached main file.
+// subtractCounts takes the alerts in [lo, hi), within one hour, out of
+// the rollups, while their rows still exist. A whole hour goes at once; a
+// partial one is subtracted alert by alert.
+func subtractCounts(ctx context.Context, tx *sql.Tx, lo, hi int64) error {
+	if lo%msPerHour != 0 || hi != lo+msPerHour {
+		return addRollups(ctx, tx, lo, hi, -1)
+	}
+	hour := lo / msPerHour
+	// The day layer loses what the hour held.
+	if _, err := tx.ExecContext(ctx, `UPDATE rollups AS d SET n = d.n - h.n FROM rollups AS h
+		WHERE d.dim = ? AND d.bucket = ? AND h.dim = ? AND h.bucket = ? AND h.k1 = d.k1 AND h.k2 = d.k2`,
+		dimRuleDay, floorDiv(lo, msPerDay), dimRule, hour); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim = ? AND bucket = ? AND n <= 0", dimRuleDay, floorDiv(lo, msPerDay)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim NOT IN (?, ?) AND bucket = ?", dimMinute, dimRuleDay, hour); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim = ? AND bucket >= ? AND bucket < ?",
+		dimMinute, hour*60, hour*60+60); err != nil {
+		return err
+	}
+	// A partial hour keeps its minutes' ranges: wider than needed, which
+	// is all a bound must be.
+	_, err := tx.ExecContext(ctx, "DELETE FROM minute_seq WHERE minute >= ? AND minute < ?", hour*60, hour*60+60)
+	return err
+}
+
+// pruneIndex deletes the full text entries of the alerts in [lo, hi) in
+// the index file, whose writer reads the alerts through the attached main
+// file, and marks the range as pending in the same transaction.
 func (s *Store) pruneIndex(ctx context.Context, lo, hi int64) error {
+	// The alerts are deleted next, on the strength of this commit and its
+	// pending mark: it must reach the disk, unlike the index file's usual
+	// commits (see Open). The writer has a single connection.
+	if _, err := s.wa.ExecContext(ctx, "PRAGMA main.synchronous = FULL"); err != nil {
+		return err
+	}
+	defer s.wa.ExecContext(context.WithoutCancel(ctx), "PRAGMA main.synchronous = NORMAL")
 	tx, err := s.wa.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	// Rollups first, while the rows still exist. A whole hour goes at
-	// once; a partial one is subtracted alert by alert.
-	if lo%msPerHour == 0 && hi == lo+msPerHour {
-		hour := lo / msPerHour
-		// The day layer loses what the hour held.
-		if _, err := tx.ExecContext(ctx, `UPDATE rollups AS d SET n = d.n - h.n FROM rollups AS h
-			WHERE d.dim = ? AND d.bucket = ? AND h.dim = ? AND h.bucket = ? AND h.k1 = d.k1 AND h.k2 = d.k2`,
-			dimRuleDay, floorDiv(lo, msPerDay), dimRule, hour); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim = ? AND bucket = ? AND n <= 0", dimRuleDay, floorDiv(lo, msPerDay)); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim NOT IN (?, ?) AND bucket = ?", dimMinute, dimRuleDay, hour); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE dim = ? AND bucket >= ? AND bucket < ?",
-			dimMinute, hour*60, hour*60+60); err != nil {
-			return err
-		}
-		// A partial hour keeps its minutes' ranges: wider than needed,
-		// which is all a bound must be.
-		if _, err := tx.ExecContext(ctx, "DELETE FROM minute_seq WHERE minute >= ? AND minute < ?", hour*60, hour*60+60); err != nil {
-			return err
-		}
-	} else {
-		if err := addRollups(ctx, tx, lo, hi, -1); err != nil {
-			return err
-		}
-	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM alerts_fts WHERE rowid IN (SELECT seq FROM alerts WHERE ts >= ? AND ts < ?)", lo, hi); err != nil {
 		return fmt.Errorf("delete from full text index: %w", err)
 	}

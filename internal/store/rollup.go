@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,57 @@ func (rs rollups) write(ctx context.Context, tx *sql.Tx, stmts *stmtCache) error
 		if _, err := tx.ExecContext(ctx, "DELETE FROM rollups WHERE n <= 0"); err != nil {
 			return fmt.Errorf("update rollups: %w", err)
 		}
+	}
+	return nil
+}
+
+// batchCounts are a batch's rollups and the seq range of each of its
+// minutes, accumulated in memory and written in the alerts file's
+// transaction, with the alerts they count.
+type batchCounts struct {
+	roll rollups
+	seqs map[int64][2]int64 // minute → seq range
+}
+
+func newBatchCounts() *batchCounts {
+	return &batchCounts{roll: make(rollups, 64), seqs: make(map[int64][2]int64)}
+}
+
+func (c *batchCounts) add(r *row, seq int64) {
+	c.roll.add(r, 1)
+	m := floorDiv(r.ts, msPerMinute)
+	if sr, ok := c.seqs[m]; ok {
+		c.seqs[m] = [2]int64{min(sr[0], seq), max(sr[1], seq)}
+	} else {
+		c.seqs[m] = [2]int64{seq, seq}
+	}
+}
+
+func (c *batchCounts) write(ctx context.Context, tx *sql.Tx, stmts *stmtCache) error {
+	if err := c.roll.write(ctx, tx, stmts); err != nil {
+		return err
+	}
+	for m, sr := range c.seqs {
+		if _, err := stmts.exec(ctx, tx, `INSERT INTO minute_seq(minute, min_seq, max_seq) VALUES (?, ?, ?)
+			ON CONFLICT(minute) DO UPDATE SET min_seq = min(min_seq, excluded.min_seq), max_seq = max(max_seq, excluded.max_seq)`,
+			m, sr[0], sr[1]); err != nil {
+			return fmt.Errorf("seq ranges: %w", err)
+		}
+	}
+	return nil
+}
+
+// countStoredAlerts fills the rollups and minute ranges from the stored
+// alerts, in migration v3's transaction: that version moved them into the
+// alerts file from the index file.
+func countStoredAlerts(ctx context.Context, tx *sql.Tx) error {
+	// Floor division, as floorDiv: alerts before 1970 are not impossible.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO minute_seq(minute, min_seq, max_seq)
+		SELECT (ts - ((ts % 60000) + 60000) % 60000) / 60000, min(seq), max(seq) FROM alerts GROUP BY 1`); err != nil {
+		return fmt.Errorf("count stored alerts: %w", err)
+	}
+	if err := addRollups(ctx, tx, math.MinInt64, math.MaxInt64, 1); err != nil {
+		return fmt.Errorf("count stored alerts: %w", err)
 	}
 	return nil
 }

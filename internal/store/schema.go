@@ -130,5 +130,17 @@ DROP INDEX alerts_rule;
 DROP INDEX alerts_agent_name;
 DROP INDEX alerts_agent_id;
 DROP INDEX alerts_location;
+-- Counts move here from the index file: written in the alerts'
+-- transaction, they always agree with the alerts (filled by
+-- countStoredAlerts when a store is migrated).
+CREATE TABLE rollups (
+	dim    INTEGER NOT NULL,
+	bucket INTEGER NOT NULL,
+	k1     TEXT    NOT NULL,
+	k2     TEXT    NOT NULL,
+	n      INTEGER NOT NULL,
+	PRIMARY KEY (dim, bucket, k1, k2)
+) WITHOUT ROWID;
+CREATE TABLE minute_seq (minute INTEGER PRIMARY KEY, min_seq INTEGER NOT NULL, max_seq INTEGER NOT NULL);
 `,
 }
