@@ -219,12 +219,13 @@ func normRegion(v string) string {
 // replaying a batch after a crash stores nothing twice; inserted counts the
 // new ones.
 //
-// The alerts file is written on this goroutine while their index entries
-// (full text, terms, rollups) go into the index file on another (see
-// aux.go). Insert returns once the alerts are committed and leaves the
-// index write running, so that it overlaps the caller's next batch; the
-// next Insert, and every query, waits for it first (Flush). An index write
-// that fails is rebuilt from the stored alerts by whichever comes next.
+// The alerts file is written on this goroutine while their full text
+// entries go into the index file on another (see aux.go). Insert returns
+// once the alerts are committed and leaves the index write running: the
+// next batch's alerts are written meanwhile, and its index write follows
+// this one. Every query waits for the index writes of the inserts that
+// returned (Flush). An index write that fails is rebuilt from the stored
+// alerts by whatever comes next.
 func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int, err error) {
 	alerts = slices.DeleteFunc(slices.Clone(alerts), func(a *alert.Alert) bool { return a == nil })
 	if len(alerts) == 0 {
@@ -235,8 +236,14 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 	defer prep.wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.settleLocked(ctx); err != nil {
-		return 0, fmt.Errorf("insert alerts: %w", err)
+	// The previous batch's index write may still be running: this one's
+	// follows it. One that failed is rebuilt first.
+	prev := s.pending.Load()
+	if prev != nil && prev.failed() || s.auxBehind {
+		if err := s.settleLocked(ctx); err != nil {
+			return 0, fmt.Errorf("insert alerts: %w", err)
+		}
+		prev = nil
 	}
 	if err := s.ws.fill(ctx); err != nil {
 		return 0, fmt.Errorf("insert alerts: prepare: %w", err)
@@ -261,6 +268,12 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 	auxCtx := context.WithoutCancel(ctx)
 	go func() {
 		defer close(aw.done)
+		if prev != nil {
+			if <-prev.done; prev.err != nil {
+				aw.err = fmt.Errorf("not written after the failed index write before it: %w", prev.err)
+				return
+			}
+		}
 		aw.err = s.insertAux(auxCtx, prep, fresh, first)
 	}()
 	labels, err := s.insertMain(ctx, tx, prep, fresh, first)
@@ -287,6 +300,16 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 type auxWrite struct {
 	done chan struct{}
 	err  error // set before done is closed
+}
+
+// failed reports whether the write is over and failed.
+func (aw *auxWrite) failed() bool {
+	select {
+	case <-aw.done:
+		return aw.err != nil
+	default:
+		return false
+	}
 }
 
 // Flush waits until the index entries of every alert Insert stored are

@@ -34,6 +34,10 @@ func TestInsertBatchSizesThroughCachedStatements(t *testing.T) {
 			if got, err := s.Insert(ctx, batch); err != nil || got != 0 {
 				t.Fatalf("Insert again = %d, %v; want 0", got, err)
 			}
+			// The index write may still run: wait for it as queries do.
+			if err := s.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
 			var alerts, groups, text int
 			if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM alerts").Scan(&alerts); err != nil {
 				t.Fatal(err)
