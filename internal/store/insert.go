@@ -276,7 +276,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 		}
 		aw.err = s.insertAux(auxCtx, prep, fresh, first)
 	}()
-	labels, err := s.insertMain(ctx, tx, prep, fresh, first)
+	labels, idSizes, err := s.insertMain(ctx, tx, prep, fresh, first)
 	if err != nil {
 		// The index file may hold the batch the alerts file does not:
 		// put them level before anything else is written.
@@ -289,6 +289,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 		return 0, fmt.Errorf("insert alerts: %w", err)
 	}
 	s.lastSeq = first + int64(len(fresh)) - 1
+	s.idSizes = idSizes
 	for k, l := range labels {
 		s.labels[k] = l
 	}
@@ -355,13 +356,15 @@ func (s *Store) settleLocked(ctx context.Context) error {
 	return nil
 }
 
-// insertMain writes the alerts rows, labels and posture and commits. It
-// returns the labels it wrote, which the caller remembers once committed.
-func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fresh []int, first int64) (map[labelKey]string, error) {
+// insertMain writes the alerts rows, their ids, counts, labels and posture
+// and commits. It returns the labels it wrote and the id runs' sizes,
+// which the caller keeps once committed.
+func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fresh []int, first int64) (map[labelKey]string, [2]int64, error) {
 	bAlerts := newBulk(ctx, tx, s.ws, `INSERT INTO alerts(seq, id, idh, ts, rule_id, level, description, agent_id, agent_name, location,
 		groups, techniques, tactics, cells, resource_type, region, json) VALUES `, 17)
 	labels := make(map[labelKey]string)
 	counts := newBatchCounts()
+	bIDs := newBulk(ctx, tx, s.ws, "INSERT INTO ids0(idh, seq) VALUES ", 2)
 	var post []*row
 	seq := first - 1
 	for _, i := range fresh {
@@ -369,7 +372,9 @@ func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fre
 		a := r.a
 		seq++
 		counts.add(r, seq)
-		bAlerts.add(seq, a.ID, idHash(a.ID), r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
+		h := idHash(a.ID)
+		bIDs.add(h, seq)
+		bAlerts.add(seq, a.ID, h, r.ts, r.ruleID, r.level, r.desc, a.Agent.ID, a.Agent.Name, a.Location,
 			r.lists[0], r.lists[1], r.lists[2], r.lists[3], r.rtype, r.region, r.json)
 		// Labels rarely change: write only those that differ from
 		// what this Store last committed.
@@ -388,23 +393,32 @@ func (s *Store) insertMain(ctx context.Context, tx *sql.Tx, prep *preparing, fre
 		}
 	}
 	if err := bAlerts.flush(); err != nil {
-		return nil, err
+		return nil, s.idSizes, err
+	}
+	if err := bIDs.flush(); err != nil {
+		return nil, s.idSizes, err
+	}
+	idSizes := s.idSizes
+	idSizes[0] += int64(len(fresh))
+	idSizes, err := mergeIDs(ctx, tx, idSizes)
+	if err != nil {
+		return nil, s.idSizes, err
 	}
 	if err := counts.write(ctx, tx, s.ws); err != nil {
-		return nil, err
+		return nil, s.idSizes, err
 	}
 	if err := writeLabels(ctx, tx, labels); err != nil {
-		return nil, err
+		return nil, s.idSizes, err
 	}
 	for _, r := range post {
 		if err := updatePosture(ctx, tx, r); err != nil {
-			return nil, fmt.Errorf("posture of alert %s: %w", r.a.ID, err)
+			return nil, s.idSizes, fmt.Errorf("posture of alert %s: %w", r.a.ID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+		return nil, s.idSizes, fmt.Errorf("commit: %w", err)
 	}
-	return labels, nil
+	return labels, idSizes, nil
 }
 
 // insertAux writes and commits the index entries of the fresh alerts,
@@ -480,45 +494,6 @@ func (p *preparing) row(i int) *row {
 
 func (p *preparing) wait() { p.wg.Wait() }
 
-// newOnly returns the indexes of the alerts whose id is neither stored
-// already nor repeats an earlier alert of the batch.
-func newOnly(ctx context.Context, tx *sql.Tx, stmts *stmtCache, alerts []*alert.Alert) ([]int, error) {
-	seen := make(map[string]bool, len(alerts))
-	const chunk = 500
-	for i := 0; i < len(alerts); i += chunk {
-		part := alerts[i:min(i+chunk, len(alerts))]
-		args := make([]any, len(part))
-		for j, a := range part {
-			args[j] = idHash(a.ID)
-		}
-		// A hash shared by two ids finds both rows; the ids decide.
-		q, st, err := stmts.query(ctx, tx, "SELECT id FROM alerts WHERE idh IN ("+placeholders(len(part))+")", args...)
-		if err != nil {
-			return nil, fmt.Errorf("look up stored ids: %w", err)
-		}
-		defer st.Close()
-		for q.Next() {
-			var id string
-			if err := q.Scan(&id); err != nil {
-				q.Close()
-				return nil, fmt.Errorf("look up stored ids: %w", err)
-			}
-			seen[id] = true
-		}
-		q.Close()
-		if err := q.Err(); err != nil {
-			return nil, fmt.Errorf("look up stored ids: %w", err)
-		}
-	}
-	var out []int
-	for i, a := range alerts {
-		if !seen[a.ID] {
-			seen[a.ID] = true
-			out = append(out, i)
-		}
-	}
-	return out, nil
-}
 
 // bulk batches rows into multi-row INSERT statements: one statement per
 // 50 rows costs far less than 50 statements. Statements come from the

@@ -68,6 +68,9 @@ func (s *Store) finishPrune(ctx context.Context, lo, hi int64) (int, error) {
 	if err := subtractCounts(ctx, tx, lo, hi); err != nil {
 		return 0, fmt.Errorf("update rollups: %w", err)
 	}
+	if err := deleteIDs(ctx, tx, lo, hi); err != nil {
+		return 0, err
+	}
 	res, err := tx.ExecContext(ctx, "DELETE FROM alerts WHERE ts >= ? AND ts < ?", lo, hi)
 	if err != nil {
 		return 0, fmt.Errorf("delete alerts: %w", err)
@@ -78,6 +81,9 @@ func (s *Store) finishPrune(ctx context.Context, lo, hi int64) (int, error) {
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("delete alerts: commit: %w", err)
+	}
+	if s.idSizes, err = idRunSizes(ctx, s.w); err != nil {
+		return int(n), err
 	}
 	if _, err := s.wa.ExecContext(ctx, "UPDATE aux_state SET v = 0 WHERE k IN ('prune_lo', 'prune_hi')"); err != nil {
 		return int(n), fmt.Errorf("clear pending prune: %w", err)

@@ -346,7 +346,7 @@ func rangeMillis(f Filter) (from, to int64) {
 func (s *Store) Get(ctx context.Context, id string) (StoredAlert, error) {
 	var out StoredAlert
 	var raw []byte
-	row := s.r.QueryRowContext(ctx, "SELECT "+summaryCols+", a.json FROM alerts a WHERE a.idh = ? AND a.id = ?", idHash(id), id)
+	row := s.r.QueryRowContext(ctx, "SELECT "+summaryCols+", a.json FROM alerts a WHERE a.seq IN ("+idSeqsSQL(1)+") AND a.id = ?2", idHash(id), id)
 	sum, err := scanSummary(row, &raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return out, fmt.Errorf("get alert %q: %w", id, ErrNotFound)

@@ -60,6 +60,8 @@ type Store struct {
 	// (Insert's and a rebuild's) after its statements ran, before its
 	// commit, and fails it with the error it returns.
 	auxFault func() error
+	// idSizes are how many ids the runs ids0 and ids1 hold (ids.go).
+	idSizes [2]int64
 	// labels are the labels this Store committed, so that a batch
 	// writes only those that changed.
 	labels map[labelKey]string
@@ -101,6 +103,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	sizes, err := idRunSizes(ctx, s.w)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open alert store %s: %w", path, err)
+	}
+	s.idSizes = sizes
 	if s.created {
 		// An index file left beside a new alerts file indexes alerts
 		// that are gone.
@@ -131,7 +139,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	err := s.reconcile(ctx)
+	err = s.reconcile(ctx)
 	s.mu.Unlock()
 	if err != nil {
 		wa.Close()
