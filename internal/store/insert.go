@@ -494,7 +494,6 @@ func (p *preparing) row(i int) *row {
 
 func (p *preparing) wait() { p.wg.Wait() }
 
-
 // bulk batches rows into multi-row INSERT statements: one statement per
 // 50 rows costs far less than 50 statements. Statements come from the
 // writer's cache, so the rows left over at the end go in statements of
