@@ -144,23 +144,7 @@ func (l *Limiter) recent(fs []time.Time, now time.Time) []time.Time {
 // makeRoomLocked keeps the table within MaxEntries: first by forgetting keys
 // neither locked nor holding a counting failure, then the key idle longest.
 func (l *Limiter) makeRoomLocked(now time.Time) {
-	if len(l.entries) < l.cfg.MaxEntries {
-		return
-	}
-	for k, e := range l.entries {
-		if !now.Before(e.lockedUntil) && len(l.recent(e.failures, now)) == 0 {
-			delete(l.entries, k)
-		}
-	}
-	for len(l.entries) >= l.cfg.MaxEntries {
-		var oldest string
-		var when time.Time
-		first := true
-		for k, e := range l.entries {
-			if first || e.last.Before(when) {
-				oldest, when, first = k, e.last, false
-			}
-		}
-		delete(l.entries, oldest)
-	}
+	makeRoom(l.entries, l.cfg.MaxEntries,
+		func(e *limitEntry) bool { return !now.Before(e.lockedUntil) && len(l.recent(e.failures, now)) == 0 },
+		func(e *limitEntry) time.Time { return e.last })
 }

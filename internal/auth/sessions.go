@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -77,12 +78,9 @@ func (s *Sessions) Create(user string) (id string, sess Session, err error) {
 	sess = Session{User: user, CSRF: csrf, Created: now, LastSeen: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.sessions) >= maxSessions {
-		s.sweepLocked(now)
-	}
-	if len(s.sessions) >= maxSessions {
-		s.dropOldestLocked()
-	}
+	makeRoom(s.sessions, maxSessions,
+		func(x *Session) bool { return s.expired(x, now) },
+		func(x *Session) time.Time { return x.LastSeen })
 	stored := sess
 	s.sessions[digestOf(id)] = &stored
 	return id, sess, nil
@@ -120,11 +118,7 @@ func (s *Sessions) Delete(id string) {
 func (s *Sessions) RevokeUser(user string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, x := range s.sessions {
-		if x.User == user {
-			delete(s.sessions, k)
-		}
-	}
+	maps.DeleteFunc(s.sessions, func(_ digest, x *Session) bool { return x.User == user })
 }
 
 // Len is the number of sessions held, expired ones included until swept.
@@ -157,24 +151,4 @@ func (s *Sessions) ClearCookie(secure bool) *http.Cookie {
 
 func (s *Sessions) expired(x *Session, now time.Time) bool {
 	return now.Sub(x.LastSeen) >= s.idle || now.Sub(x.Created) >= s.max
-}
-
-func (s *Sessions) sweepLocked(now time.Time) {
-	for k, x := range s.sessions {
-		if s.expired(x, now) {
-			delete(s.sessions, k)
-		}
-	}
-}
-
-func (s *Sessions) dropOldestLocked() {
-	var oldest digest
-	var when time.Time
-	first := true
-	for k, x := range s.sessions {
-		if first || x.LastSeen.Before(when) {
-			oldest, when, first = k, x.LastSeen, false
-		}
-	}
-	delete(s.sessions, oldest)
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"maps"
 	"sync"
 	"time"
 )
@@ -58,24 +59,10 @@ func (t *Tokens) Issue(user string) (token string, expires time.Time, err error)
 	expires = now.Add(t.ttl)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.tokens) >= maxTokens {
-		for k, e := range t.tokens {
-			if !now.Before(e.expires) {
-				delete(t.tokens, k)
-			}
-		}
-	}
-	if len(t.tokens) >= maxTokens {
-		var soonest digest
-		var when time.Time
-		first := true
-		for k, e := range t.tokens {
-			if first || e.expires.Before(when) {
-				soonest, when, first = k, e.expires, false
-			}
-		}
-		delete(t.tokens, soonest)
-	}
+	// Full: expired tokens go first, then the one that expires soonest.
+	makeRoom(t.tokens, maxTokens,
+		func(e tokenEntry) bool { return !now.Before(e.expires) },
+		func(e tokenEntry) time.Time { return e.expires })
 	t.tokens[digestOf(token)] = tokenEntry{user: user, expires: expires}
 	return token, expires, nil
 }
@@ -111,9 +98,5 @@ func (t *Tokens) Revoke(token string) {
 func (t *Tokens) RevokeUser(user string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for k, e := range t.tokens {
-		if e.user == user {
-			delete(t.tokens, k)
-		}
-	}
+	maps.DeleteFunc(t.tokens, func(_ digest, e tokenEntry) bool { return e.user == user })
 }

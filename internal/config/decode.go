@@ -60,6 +60,16 @@ func (d *decoder) str(n *xmlw.Node, dst *string) bool {
 	return ok
 }
 
+// path stores the text of n in dst as a path, relative ones taken from
+// the installation's home; an empty setting leaves dst as it was.
+func (d *decoder) path(n *xmlw.Node, dst *string) bool {
+	v, ok := d.text(n)
+	if ok && v != "" {
+		*dst = d.cfg.resolve(v)
+	}
+	return ok
+}
+
 // yesNo stores a yes/no setting in dst.
 func (d *decoder) yesNo(n *xmlw.Node, dst *bool) bool {
 	v, ok := d.text(n)

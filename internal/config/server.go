@@ -47,10 +47,7 @@ func (d *decoder) dashboard(n *xmlw.Node) {
 		case "enabled":
 			d.yesNo(ch, &db.Enabled)
 		case "users_file":
-			var v string
-			if d.str(ch, &v) && v != "" {
-				db.UsersFile = d.cfg.resolve(v)
-			}
+			d.path(ch, &db.UsersFile)
 		case "user":
 			d.attrs(ch, "name", "role")
 			u := DashboardUser{Pos: pos(ch), Role: "read-only"}
@@ -73,13 +70,9 @@ func (d *decoder) dashboard(n *xmlw.Node) {
 			for _, s := range ch.Children {
 				switch s.Name {
 				case "certificate":
-					if v, ok := d.text(s); ok {
-						db.CertFile = d.cfg.resolve(v)
-					}
+					d.path(s, &db.CertFile)
 				case "key":
-					if v, ok := d.text(s); ok {
-						db.KeyFile = d.cfg.resolve(v)
-					}
+					d.path(s, &db.KeyFile)
 				default:
 					d.unknown(s, ch)
 				}
@@ -161,13 +154,9 @@ func (d *decoder) indexer(n *xmlw.Node) {
 						}
 					}
 				case "certificate":
-					if v, ok := d.text(s); ok {
-						ix.CertFile = d.cfg.resolve(v)
-					}
+					d.path(s, &ix.CertFile)
 				case "key":
-					if v, ok := d.text(s); ok {
-						ix.KeyFile = d.cfg.resolve(v)
-					}
+					d.path(s, &ix.KeyFile)
 				default:
 					d.unknown(s, ch)
 				}
@@ -181,9 +170,7 @@ func (d *decoder) indexer(n *xmlw.Node) {
 		case "index_prefix":
 			d.str(ch, &ix.IndexPrefix)
 		case "dead_letter_file":
-			if v, ok := d.text(ch); ok && v != "" {
-				ix.DeadLetterFile = d.cfg.resolve(v)
-			}
+			d.path(ch, &ix.DeadLetterFile)
 		default:
 			d.unknown(ch, n)
 		}

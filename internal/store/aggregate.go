@@ -163,20 +163,8 @@ func (s *Store) Histogram(ctx context.Context, f Filter, interval time.Duration)
 		bLo, bHi, edges := split(from, to, msPerMinute)
 		rawRanges = edges
 		if bLo < bHi {
-			rows, err := s.r.QueryContext(ctx, "SELECT bucket, n FROM rollups WHERE dim = ? AND bucket >= ? AND bucket < ?", dimMinute, bLo, bHi)
-			if err != nil {
-				return nil, fmt.Errorf("alert histogram: %w", err)
-			}
-			for rows.Next() {
-				var b, c int64
-				if err := rows.Scan(&b, &c); err != nil {
-					rows.Close()
-					return nil, fmt.Errorf("alert histogram: %w", err)
-				}
-				add(b*msPerMinute, c)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+			if err := s.eachCount(ctx, add, "SELECT bucket * ?, n FROM rollups WHERE dim = ? AND bucket >= ? AND bucket < ?",
+				msPerMinute, dimMinute, bLo, bHi); err != nil {
 				return nil, fmt.Errorf("alert histogram: %w", err)
 			}
 		}
@@ -186,21 +174,8 @@ func (s *Store) Histogram(ctx context.Context, f Filter, interval time.Duration)
 		if err != nil {
 			return nil, fmt.Errorf("alert histogram: %w", err)
 		}
-		rows, err := s.r.QueryContext(ctx, "SELECT ((a.ts - ?) / ?) * ? + ?, count(*) FROM alerts a WHERE "+sf.where+" GROUP BY 1",
-			append([]any{start, ivMs, ivMs, start}, sf.args...)...)
-		if err != nil {
-			return nil, fmt.Errorf("alert histogram: %w", err)
-		}
-		for rows.Next() {
-			var b, c int64
-			if err := rows.Scan(&b, &c); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("alert histogram: %w", err)
-			}
-			add(b, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := s.eachCount(ctx, add, "SELECT ((a.ts - ?) / ?) * ? + ?, count(*) FROM alerts a WHERE "+sf.where+" GROUP BY 1",
+			append([]any{start, ivMs, ivMs, start}, sf.args...)...); err != nil {
 			return nil, fmt.Errorf("alert histogram: %w", err)
 		}
 	}
@@ -296,6 +271,23 @@ func (s *Store) Top(ctx context.Context, f Filter, d Dimension, n int) ([]Bucket
 		}
 	}
 	return out, nil
+}
+
+// eachCount passes each (bucket start, count) row of q to add.
+func (s *Store) eachCount(ctx context.Context, add func(start, n int64), q string, args ...any) error {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b, c int64
+		if err := rows.Scan(&b, &c); err != nil {
+			return err
+		}
+		add(b, c)
+	}
+	return rows.Err()
 }
 
 // collect adds the (key, count) rows of q to counts.

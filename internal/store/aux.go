@@ -241,7 +241,7 @@ func (s *Store) reconcile(ctx context.Context) error {
 		applied = mainMax
 	}
 	if applied >= mainMax {
-		s.auxBehind = false
+		s.auxBehind.Store(false)
 		return nil
 	}
 	s.log.Info("alert store index behind the alerts: rebuilding", "path", s.auxPath, "from_seq", applied+1, "to_seq", mainMax)
@@ -259,7 +259,7 @@ func (s *Store) reconcile(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reconcile index: %w", err)
 		}
-		err = writeAux(ctx, tx, s.was, rows, last)
+		err = writeAux(ctx, tx, s.was, rows)
 		if err == nil && s.auxFault != nil {
 			err = s.auxFault()
 		}
@@ -273,7 +273,7 @@ func (s *Store) reconcile(ctx context.Context) error {
 		applied = last
 		total += len(rows)
 	}
-	s.auxBehind = false
+	s.auxBehind.Store(false)
 	s.log.Info("alert store index rebuilt", "path", s.auxPath, "alerts", total)
 	// With statistics for the alerts' indexes and none for the side
 	// tables the planner misjudges filters by group or technique (a
@@ -431,24 +431,21 @@ func flatten(dec *json.Decoder, key string, out *alert.Fields) error {
 }
 
 // writeAux writes the index entries of rows (whose seqs are set) and
-// records last as applied_seq, in the index file's transaction tx.
-func writeAux(ctx context.Context, tx *sql.Tx, stmts *stmtCache, rows []*row, last int64) error {
-	return writeAuxFunc(ctx, tx, stmts, len(rows), func(k int) (*row, error) { return rows[k], nil })
+// records the last seq as applied_seq, in the index file's transaction tx.
+func writeAux(ctx context.Context, tx *sql.Tx, stmts *stmtCache, rows []*row) error {
+	return writeAuxFunc(ctx, tx, stmts, len(rows), func(k int) *row { return rows[k] })
 }
 
 // writeAuxFunc is writeAux over n rows that next returns in seq order
 // (waiting for each as it is prepared).
-func writeAuxFunc(ctx context.Context, tx *sql.Tx, stmts *stmtCache, n int, next func(k int) (*row, error)) error {
+func writeAuxFunc(ctx context.Context, tx *sql.Tx, stmts *stmtCache, n int, next func(k int) *row) error {
 	// FTS5 flushes its pending terms to disk at the end of every
 	// statement, so the whole batch goes in as few statements as possible.
 	bFTS := newBulk(ctx, tx, stmts, "INSERT INTO alerts_fts(rowid, body, terms) VALUES ", 3)
 	bFTS.rows, bFTS.whole = 5000, true
 	var first, last int64
 	for k := 0; k < n; k++ {
-		r, err := next(k)
-		if err != nil {
-			return err
-		}
+		r := next(k)
 		seq := r.seq
 		if k == 0 {
 			first = seq

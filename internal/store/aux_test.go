@@ -100,57 +100,44 @@ func TestIndexFileRecovery(t *testing.T) {
 	both := map[string][]string{"alpha": {"a2", "a1"}, "bravo": {"b1"}, "bravopkg": {"b2"}}
 	onlyA := map[string][]string{"alpha": {"a2", "a1"}, "bravo": {}, "bravopkg": {}}
 
-	t.Run("alerts committed without their index entries are indexed on open", func(t *testing.T) {
+	// rolledBack stores batch A, then batch B, and reopens the store with
+	// one of its files (the alerts file, or the index file) as it was
+	// after batch A: a crash between the two files' commits of batch B.
+	rolledBack := func(t *testing.T, file func(path string) string) *Store {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "alerts.db")
-		s, err := Open(ctx, path, Options{})
-		if err != nil {
-			t.Fatal(err)
+		saved := filepath.Join(dir, "after-a")
+		open := func() *Store {
+			s, err := Open(ctx, path, Options{})
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			return s
 		}
+		s := open()
 		insert(t, s, batchA...)
 		s.Close()
-		copyStoreFile(t, path+auxSuffix, filepath.Join(dir, "index-after-a"))
-		s, err = Open(ctx, path, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		copyStoreFile(t, file(path), saved)
+		s = open()
 		insert(t, s, batchB...)
 		s.Close()
+		copyStoreFile(t, saved, file(path))
+		s = open()
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+
+	t.Run("alerts committed without their index entries are indexed on open", func(t *testing.T) {
 		// A crash after the alerts' commit, before the index file's.
-		copyStoreFile(t, filepath.Join(dir, "index-after-a"), path+auxSuffix)
-		s, err = Open(ctx, path, Options{})
-		if err != nil {
-			t.Fatalf("reopen: %v", err)
-		}
-		defer s.Close()
+		s := rolledBack(t, func(path string) string { return path + auxSuffix })
 		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2"}, both)
 		insert(t, s, spec{id: "c1", at: 27 * time.Hour, fullLog: "charlie"})
 		checkConsistent(t, s, []string{"a1", "a2", "b1", "b2", "c1"}, map[string][]string{"charlie": {"c1"}, "bravo": {"b1"}})
 	})
 
 	t.Run("index entries of alerts never committed are removed on open", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "alerts.db")
-		s, err := Open(ctx, path, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		insert(t, s, batchA...)
-		s.Close()
-		copyStoreFile(t, path, filepath.Join(dir, "main-after-a"))
-		s, err = Open(ctx, path, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		insert(t, s, batchB...)
-		s.Close()
 		// A crash after the index file's commit, before the alerts'.
-		copyStoreFile(t, filepath.Join(dir, "main-after-a"), path)
-		s, err = Open(ctx, path, Options{})
-		if err != nil {
-			t.Fatalf("reopen: %v", err)
-		}
-		defer s.Close()
+		s := rolledBack(t, func(path string) string { return path })
 		checkConsistent(t, s, []string{"a1", "a2"}, onlyA)
 		// The pipeline replays the batch that was not acknowledged.
 		insert(t, s, batchB...)

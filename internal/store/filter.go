@@ -36,37 +36,26 @@ func timeOnly(f Filter) bool { return ftsMatch(f) == "" && f.MinLevel <= 0 && f.
 // ranges can reuse the rest of the filter. Keyword fields and text go
 // through the full text index, bounded to the seqs the range can hold.
 func (s *Store) filter(ctx context.Context, f Filter, from, to int64) (sqlFilter, error) {
-	minSeq, maxSeq := int64(-1), int64(-1)
-	if ftsMatch(f) != "" && (from >= 0 || to >= 0) {
-		lo, hi, ok, err := s.seqBounds(ctx, from, to)
+	sf := residualFilter(f, from, to)
+	q := ftsMatch(f)
+	if sf.matchNone || q == "" {
+		return sf, nil
+	}
+	c := "a.seq IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?"
+	sf.args = append(sf.args, q)
+	if from >= 0 || to >= 0 {
+		minSeq, maxSeq, ok, err := s.seqBounds(ctx, from, to)
 		if err != nil {
 			return sqlFilter{}, err
 		}
 		if !ok {
 			return sqlFilter{where: "0", matchNone: true}, nil
 		}
-		minSeq, maxSeq = lo, hi
+		c += " AND rowid >= ? AND rowid <= ?"
+		sf.args = append(sf.args, minSeq, maxSeq)
 	}
-	return buildFilterSeq(f, from, to, minSeq, maxSeq), nil
-}
-
-// buildFilterSeq is f as a WHERE clause over alerts a, with the full text
-// match bounded to alerts.seq in [minSeq, maxSeq] (-1: unbounded).
-func buildFilterSeq(f Filter, from, to, minSeq, maxSeq int64) sqlFilter {
-	sf := residualFilter(f, from, to)
-	if sf.matchNone {
-		return sf
-	}
-	if q := ftsMatch(f); q != "" {
-		c := "a.seq IN (SELECT rowid FROM alerts_fts WHERE alerts_fts MATCH ?"
-		sf.args = append(sf.args, q)
-		if minSeq >= 0 {
-			c += " AND rowid >= ? AND rowid <= ?"
-			sf.args = append(sf.args, minSeq, maxSeq)
-		}
-		sf.where += " AND " + c + ")"
-	}
-	return sf
+	sf.where += " AND " + c + ")"
+	return sf, nil
 }
 
 // residualFilter is the part of f the alerts row itself can check: time,
@@ -92,7 +81,8 @@ func residualFilter(f Filter, from, to int64) sqlFilter {
 	if len(f.RuleIDs) > 0 {
 		in("a.rule_id", f.RuleIDs)
 	}
-	if lo, hi, ok := levelRange(f); ok {
+	lo, hi, levels := levelRange(f)
+	if levels {
 		conds = append(conds, "a.level >= ? AND a.level <= ?")
 		args = append(args, lo, hi)
 	}
@@ -119,7 +109,6 @@ func residualFilter(f Filter, from, to int64) sqlFilter {
 	case SortLocation:
 		in("a.location", []string{f.key.value})
 	}
-	_, _, levels := levelRange(f)
 	empty := from >= 0 && to >= 0 && from >= to || (f.MinLevel > 0 || f.MaxLevel > 0) && !levels
 	return sqlFilter{where: strings.Join(conds, " AND "), args: args, matchNone: empty}
 }

@@ -239,7 +239,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 	// The previous batch's index write may still be running: this one's
 	// follows it. One that failed is rebuilt first.
 	prev := s.pending.Load()
-	if prev != nil && prev.failed() || s.auxBehind {
+	if prev != nil && prev.failed() || s.auxBehind.Load() {
 		if err := s.settleLocked(ctx); err != nil {
 			return 0, fmt.Errorf("insert alerts: %w", err)
 		}
@@ -282,7 +282,7 @@ func (s *Store) Insert(ctx context.Context, alerts []*alert.Alert) (inserted int
 		// put them level before anything else is written.
 		<-aw.done
 		s.pending.Store(nil)
-		s.auxBehind = true
+		s.auxBehind.Store(true)
 		if rerr := s.reconcile(ctx); rerr != nil {
 			return 0, fmt.Errorf("insert alerts: %w (then reconciling the index: %v)", err, rerr)
 		}
@@ -303,6 +303,16 @@ type auxWrite struct {
 	err  error // set before done is closed
 }
 
+// wait waits for the write to end.
+func (aw *auxWrite) wait(ctx context.Context) error {
+	select {
+	case <-aw.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // failed reports whether the write is over and failed.
 func (aw *auxWrite) failed() bool {
 	select {
@@ -318,14 +328,15 @@ func (aw *auxWrite) failed() bool {
 // index write that failed is rebuilt first.
 func (s *Store) Flush(ctx context.Context) error {
 	if aw := s.pending.Load(); aw != nil {
-		select {
-		case <-aw.done:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := aw.wait(ctx); err != nil {
+			return err
 		}
-		if aw.err == nil {
+		if aw.err == nil && !s.auxBehind.Load() {
 			return nil
 		}
+	} else if !s.auxBehind.Load() {
+		// Nothing to wait for: do not queue behind an Insert for mu.
+		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -336,18 +347,16 @@ func (s *Store) Flush(ctx context.Context) error {
 // index when it (or an earlier one) failed. The caller holds s.mu.
 func (s *Store) settleLocked(ctx context.Context) error {
 	if aw := s.pending.Load(); aw != nil {
-		select {
-		case <-aw.done:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := aw.wait(ctx); err != nil {
+			return err
 		}
 		s.pending.Store(nil)
 		if aw.err != nil {
 			s.log.Warn("alert store index write failed: rebuilding it", "path", s.auxPath, "err", aw.err)
-			s.auxBehind = true
+			s.auxBehind.Store(true)
 		}
 	}
-	if !s.auxBehind {
+	if !s.auxBehind.Load() {
 		return nil
 	}
 	if err := s.reconcile(ctx); err != nil {
@@ -432,10 +441,10 @@ func (s *Store) insertAux(ctx context.Context, prep *preparing, fresh []int, fir
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	err = writeAuxFunc(ctx, tx, s.was, len(fresh), func(k int) (*row, error) {
+	err = writeAuxFunc(ctx, tx, s.was, len(fresh), func(k int) *row {
 		r := prep.row(fresh[k])
 		r.seq = first + int64(k)
-		return r, nil
+		return r
 	})
 	if err == nil && s.auxFault != nil {
 		err = s.auxFault()

@@ -1,9 +1,20 @@
 package store
 
+import (
+	"context"
+	"database/sql"
+)
+
 // applicationID marks a SQLite file as a tld alert store ("tld1" in
 // ASCII), so Open can refuse some other program's database instead of
 // writing tables into it.
 const applicationID = 0x746c6431
+
+// migrationSteps run after the SQL of the migration to the version they
+// are keyed by, in its transaction: what SQL alone cannot do.
+var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
+	3: countStoredAlerts,
+}
 
 // migrations are applied in order; migrations[i] takes the schema from
 // version i to i+1. Never edit a released migration: append a new one.

@@ -51,8 +51,9 @@ type Store struct {
 	// seq is never reused even when pruning removed the newest alerts.
 	lastSeq int64
 	// auxBehind is set when an index write failed after its alerts were
-	// committed: the next write or query reconciles first.
-	auxBehind bool
+	// committed: the next write or query reconciles first. Written under
+	// mu; Flush reads it without.
+	auxBehind atomic.Bool
 	// pending is the index write the last Insert left running, if any
 	// (see Insert); Flush reads it without mu.
 	pending atomic.Pointer[auxWrite]
@@ -282,8 +283,8 @@ func (s *Store) applyMigration(ctx context.Context, from int) error {
 	if _, err := tx.ExecContext(ctx, migrations[from]); err != nil {
 		return err
 	}
-	if from+1 == 3 {
-		if err := countStoredAlerts(ctx, tx); err != nil {
+	if step := migrationSteps[from+1]; step != nil {
+		if err := step(ctx, tx); err != nil {
 			return err
 		}
 	}
